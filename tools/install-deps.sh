@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what building and testing kerasrt needs: Debian packages (as root) and a Python venv
+# at .venv with the pinned packages the differential tests use as references (h5py, numpy).
+# Idempotent: does nothing that is already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+apt_packages=(
+  build-essential cmake pkg-config
+  libgtest-dev libbenchmark-dev
+  libsimdjson-dev libdeflate-dev libdnnl-dev zlib1g-dev
+  clang-14 libclang-rt-14-dev clang-format
+  libhdf5-dev hdf5-tools   # tests and benchmarks only: the reference, never linked into kerasrt
+)
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "install-deps: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x .venv/bin/python ]] || ! .venv/bin/python -c "import sys" 2>/dev/null; then
+  python3 -m venv .venv
+fi
+if ! cmp -s tools/requirements-test.txt .venv/.requirements-test.txt; then
+  .venv/bin/pip install -q --disable-pip-version-check -r tools/requirements-test.txt
+  cp tools/requirements-test.txt .venv/.requirements-test.txt
+fi

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The test command: installs dependencies, builds kerasrt (Release, and ASan+UBSan), runs every
+# test with CTest in both builds, then fuzzes the parsers briefly. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/install-deps.sh
+jobs=$(nproc)
+py="$PWD/.venv/bin/python"
+
+echo "== Release build"
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKERASRT_PYTHON="$py" >/dev/null
+cmake --build build/release -j"$jobs"
+ctest --test-dir build/release --output-on-failure -j"$jobs"
+
+echo "== ASan+UBSan build"
+cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKERASRT_SANITIZE=ON \
+  -DKERASRT_PYTHON="$py" >/dev/null
+cmake --build build/asan -j"$jobs"
+ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j"$jobs"
