@@ -1,0 +1,198 @@
+#include "keras/json.h"
+
+#include <simdjson.h>
+
+#include <cmath>
+#include <limits>
+
+#include "kerasrt/error.h"
+
+namespace kerasrt::keras {
+
+class JsonBuilder {
+ public:
+  static Json build(simdjson::dom::element e, int depth) {
+    if (depth > 512) throw Error(ErrorCode::InvalidModel, "JSON nested too deeply");
+    Json j;
+    switch (e.type()) {
+      case simdjson::dom::element_type::ARRAY:
+        j.type_ = Json::Type::Array;
+        for (simdjson::dom::element child : e.get_array().value_unsafe()) {
+          j.items_.push_back(build(child, depth + 1));
+        }
+        break;
+      case simdjson::dom::element_type::OBJECT:
+        j.type_ = Json::Type::Object;
+        for (simdjson::dom::key_value_pair kv : e.get_object().value_unsafe()) {
+          j.members_.emplace_back(std::string(kv.key), build(kv.value, depth + 1));
+        }
+        break;
+      case simdjson::dom::element_type::INT64:
+        j.type_ = Json::Type::Number;
+        j.number_ = static_cast<double>(e.get_int64().value_unsafe());
+        break;
+      case simdjson::dom::element_type::UINT64:
+        j.type_ = Json::Type::Number;
+        j.number_ = static_cast<double>(e.get_uint64().value_unsafe());
+        break;
+      case simdjson::dom::element_type::DOUBLE:
+        j.type_ = Json::Type::Number;
+        j.number_ = e.get_double().value_unsafe();
+        break;
+      case simdjson::dom::element_type::STRING: {
+        std::string_view s = e.get_string().value_unsafe();
+        j = decode_string(s);
+        break;
+      }
+      case simdjson::dom::element_type::BOOL:
+        j.type_ = Json::Type::Bool;
+        j.bool_ = e.get_bool().value_unsafe();
+        break;
+      case simdjson::dom::element_type::NULL_VALUE:
+        break;
+    }
+    return j;
+  }
+
+  // Non-finite numbers were rewritten to these marker strings before parsing (see below).
+  static Json decode_string(std::string_view s) {
+    Json j;
+    if (s == kNanMarker || s == kInfMarker || s == kNegInfMarker) {
+      j.type_ = Json::Type::Number;
+      j.number_ = s == kNanMarker   ? std::numeric_limits<double>::quiet_NaN()
+                  : s == kInfMarker ? std::numeric_limits<double>::infinity()
+                                    : -std::numeric_limits<double>::infinity();
+      return j;
+    }
+    j.type_ = Json::Type::String;
+    j.string_ = std::string(s);
+    return j;
+  }
+
+  static constexpr std::string_view kNanMarker = "\x01kerasrt:NaN";
+  static constexpr std::string_view kInfMarker = "\x01kerasrt:Infinity";
+  static constexpr std::string_view kNegInfMarker = "\x01kerasrt:-Infinity";
+};
+
+namespace {
+
+// Python's json.dumps writes NaN, Infinity and -Infinity as bare tokens, which strict JSON
+// parsers reject. Replace such tokens outside strings by marker strings that the builder turns
+// back into numbers. Only called when the strict parse failed.
+std::string rewrite_non_finite(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 64);
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      out += c;
+      if (c == '\\' && i + 1 < text.size()) {
+        out += text[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      out += c;
+      continue;
+    }
+    auto starts = [&](std::string_view token) { return text.substr(i, token.size()) == token; };
+    if (starts("NaN")) {
+      out += "\"\\u0001kerasrt:NaN\"";
+      i += 2;
+    } else if (starts("-Infinity")) {
+      out += "\"\\u0001kerasrt:-Infinity\"";
+      i += 8;
+    } else if (starts("Infinity")) {
+      out += "\"\\u0001kerasrt:Infinity\"";
+      i += 7;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Json Json::parse(std::string_view text, const std::string& context) {
+  simdjson::dom::parser parser;
+  simdjson::padded_string padded(text);
+  simdjson::dom::element root;
+  auto error = parser.parse(padded).get(root);
+  if (error) {
+    simdjson::padded_string rewritten(rewrite_non_finite(text));
+    auto error2 = parser.parse(rewritten).get(root);
+    if (error2) {
+      throw Error(ErrorCode::InvalidModel,
+                  context + ": invalid JSON: " + simdjson::error_message(error));
+    }
+    return JsonBuilder::build(root, 0);
+  }
+  return JsonBuilder::build(root, 0);
+}
+
+bool Json::is_integer() const {
+  return type_ == Type::Number && std::isfinite(number_) && std::floor(number_) == number_;
+}
+
+const Json* Json::find(std::string_view key) const {
+  if (type_ != Type::Object) return nullptr;
+  for (const auto& [k, v] : members_) {
+    if (k == key) return &v;
+  }
+  return nullptr;
+}
+
+Json Json::make_string(std::string s) {
+  Json j;
+  j.type_ = Type::String;
+  j.string_ = std::move(s);
+  return j;
+}
+
+namespace {
+void dump_to(const Json& j, std::string& out, size_t max_chars) {
+  if (out.size() > max_chars) return;
+  switch (j.type()) {
+    case Json::Type::Null: out += "null"; break;
+    case Json::Type::Bool: out += j.as_bool() ? "true" : "false"; break;
+    case Json::Type::Number: {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.10g", j.as_number());
+      out += buf;
+      break;
+    }
+    case Json::Type::String: out += "\"" + j.as_string() + "\""; break;
+    case Json::Type::Array:
+      out += "[";
+      for (size_t i = 0; i < j.items().size(); ++i) {
+        if (i) out += ", ";
+        dump_to(j.items()[i], out, max_chars);
+      }
+      out += "]";
+      break;
+    case Json::Type::Object:
+      out += "{";
+      for (size_t i = 0; i < j.members().size(); ++i) {
+        if (i) out += ", ";
+        out += "\"" + j.members()[i].first + "\": ";
+        dump_to(j.members()[i].second, out, max_chars);
+      }
+      out += "}";
+      break;
+  }
+}
+}  // namespace
+
+std::string Json::dump(size_t max_chars) const {
+  std::string out;
+  dump_to(*this, out, max_chars);
+  if (out.size() > max_chars) out = out.substr(0, max_chars) + "...";
+  return out;
+}
+
+}  // namespace kerasrt::keras
