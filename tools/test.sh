@@ -17,3 +17,9 @@ cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKERASRT_SANITIZE=ON
   -DKERASRT_PYTHON="$py" >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j"$jobs"
+
+echo "== Fuzz (clang-14, libFuzzer + ASan + UBSan, 60 s in total)"
+CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DKERASRT_FUZZ=ON -DKERASRT_TESTS=OFF >/dev/null
+cmake --build build/fuzz -j"$jobs" --target fuzz_all
+fuzz/run_fuzzers.sh build/fuzz 60
