@@ -1,0 +1,20 @@
+// The `kerasrt` command's subcommands. Each one is a function taking the arguments that follow its
+// name; main.cpp holds the table that maps names to these functions (add a subcommand there and
+// declare its entry point here).
+//
+// Contract for a subcommand: write results to stdout; report every failure by throwing
+// kerasrt::Error (usage mistakes as ErrorCode::InvalidArgument) and let main() turn it into the
+// single line "kerasrt: error: <message>" on stderr and a category-specific exit code.
+#pragma once
+
+#include <string_view>
+#include <vector>
+
+namespace kerasrt::cli {
+
+using Args = std::vector<std::string_view>;
+
+// kerasrt h5ls FILE [--json] [--max-data-bytes N]
+int h5ls_main(const Args& args);
+
+}  // namespace kerasrt::cli
