@@ -165,6 +165,19 @@ class FractalHeap {
   uint64_t root_block_address_ = kUndefinedAddress;
   bool checksum_direct_blocks_ = false;
   uint64_t filtered_root_size_ = 0;
+  // Derived from the header as libhdf5 does (H5HF__hdr_finish_init, H5HF__dtable_init), not stored.
+  uint8_t heap_off_size_ = 0;     // bytes of a heap offset (managed IDs, block headers)
+  uint8_t heap_len_size_ = 0;     // bytes of a managed object's length in an ID
+  unsigned first_row_bits_ = 0;   // log2(starting block size * table width)
+  unsigned max_direct_rows_ = 0;  // rows of direct blocks in any indirect block
+  unsigned max_root_rows_ = 0;    // rows the root indirect block may have
+  bool huge_ids_direct_ = false;  // huge object IDs hold address + length themselves
+  uint8_t huge_id_size_ = 0;      // bytes of an indirect huge object ID
+
+  uint64_t row_block_size(unsigned row) const;
+  uint64_t row_block_offset(unsigned row) const;
+  std::span<const std::byte> managed_object(uint64_t offset, uint64_t length) const;
+  std::span<const std::byte> huge_object(std::span<const std::byte> heap_id) const;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -194,7 +207,14 @@ struct LayoutInfo {
   uint64_t single_chunk_filtered_size = 0; // v4 single chunk with filters
   uint32_t single_chunk_filter_mask = 0;
   std::vector<std::byte> index_params;     // raw v4 index parameters (fixed/extensible array, btree2)
+  // The dataspace's maximum dims (kUnlimitedDim for H5S_UNLIMITED), from the dataspace message.
+  // The implicit, fixed-array and extensible-array indexes number chunks over the maximum extent,
+  // so they need it when maxshape differs from shape. Empty means "same as the current dims"
+  // (and, for an extensible array, dim 0 unlimited), which is what h5py writes by default.
+  std::vector<uint64_t> max_dims;
 };
+
+inline constexpr uint64_t kUnlimitedDim = ~0ull;
 
 // Decodes a whole chunked dataset into `out` (stored element type, C order, exactly
 // num_elements * element_size bytes). Missing chunks are zero-filled. Each chunk's decoded size is
