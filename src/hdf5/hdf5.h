@@ -105,13 +105,16 @@ class Attribute {
 
  private:
   friend struct FileImpl;
+  friend struct HandleAccess;  // builds attributes (object_header.h)
   std::shared_ptr<const FileImpl> file_;
   std::string name_;
   std::string owner_path_;  // for error messages
   Datatype dtype_;
   Dataspace space_;
   std::span<const std::byte> raw_;
-  std::vector<std::byte> owned_raw_;  // when the data had to be assembled (huge heap objects)
+  // When the data had to be assembled (huge heap objects): shared so that copies of the attribute
+  // keep raw_ valid.
+  std::shared_ptr<const std::vector<std::byte>> owned_raw_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +150,7 @@ class Object {
 
  protected:
   friend struct FileImpl;
+  friend struct HandleAccess;  // builds handles (object_header.h)
   std::shared_ptr<const FileImpl> file_;
   std::shared_ptr<const struct ObjectHeader> header_;  // parsed messages, private to the reader
   ObjectKind kind_ = ObjectKind::Group;
