@@ -144,8 +144,9 @@ int main(int argc, char** argv) {
   }
   g_bin_dir = std::filesystem::canonical("/proc/self/exe").parent_path().string();
 
-  std::printf("| file | MB | reader | CPU ms | peak RSS MB | anon RSS MB | anon growth MB | "
-              "groups/datasets/attrs/attr elements |\n|---|---|---|---|---|---|---|---|\n");
+  std::printf(
+      "| file | MB | reader | CPU ms | peak RSS MB | anon RSS MB | anon growth MB | "
+      "groups/datasets/attrs/attr elements |\n|---|---|---|---|---|---|---|---|\n");
   struct Medians {
     double cpu, peak, anon, growth;
   };
@@ -174,17 +175,19 @@ int main(int argc, char** argv) {
       if (cpu.empty()) continue;
       Medians m{median(cpu), median(peak) / 1024, median(anon) / 1024, median(growth) / 1024};
       results[base][r.name] = m;
-      std::printf("| %s | %.1f | %s | %.1f | %.1f | %.1f | %.2f | %s |\n", base.c_str(), mb,
-                  r.name, m.cpu, m.peak, m.anon, m.growth, counts.c_str());
+      std::printf("| %s | %.1f | %s | %.1f | %.1f | %.1f | %.2f | %s |\n", base.c_str(), mb, r.name,
+                  m.cpu, m.peak, m.anon, m.growth, counts.c_str());
       std::fflush(stdout);
     }
   }
-  std::printf("\nRatios libhdf5 / kerasrt (CPU; anon growth):\n\n"
-              "| file | CPU libhdf5 | CPU libhdf5+evict | anon growth libhdf5 | "
-              "anon growth libhdf5+evict |\n|---|---|---|---|---|\n");
-  for (const auto& entry : results) {
-    const std::string& base = entry.first;
-    const auto& by_reader = entry.second;
+  std::printf(
+      "\nRatios libhdf5 / kerasrt (CPU; anon growth):\n\n"
+      "| file | CPU libhdf5 | CPU libhdf5+evict | anon growth libhdf5 | "
+      "anon growth libhdf5+evict |\n|---|---|---|---|---|\n");
+  for (const std::string& file : files) {
+    std::string base = std::filesystem::path(file).stem().string();
+    if (!results.count(base)) continue;
+    const auto& by_reader = results[base];
     auto k = by_reader.find("kerasrt");
     if (k == by_reader.end()) continue;
     auto ratio = [&](const char* name, bool cpu) {

@@ -45,13 +45,13 @@ inline long proc_status_kb(const char* field) {
 // The line the driver parses.
 inline void report(double cpu_ms_walk, long anon_before_kb, long anon_end_kb, long file_end_kb,
                    const WalkCounts& c) {
-  std::printf("walk cpu_ms=%.3f anon_before_kb=%ld anon_end_kb=%ld file_end_kb=%ld groups=%llu "
-              "datasets=%llu attributes=%llu attribute_elements=%llu\n",
-              cpu_ms_walk, anon_before_kb, anon_end_kb, file_end_kb,
-              static_cast<unsigned long long>(c.groups),
-              static_cast<unsigned long long>(c.datasets),
-              static_cast<unsigned long long>(c.attributes),
-              static_cast<unsigned long long>(c.attribute_elements));
+  std::printf(
+      "walk cpu_ms=%.3f anon_before_kb=%ld anon_end_kb=%ld file_end_kb=%ld groups=%llu "
+      "datasets=%llu attributes=%llu attribute_elements=%llu\n",
+      cpu_ms_walk, anon_before_kb, anon_end_kb, file_end_kb,
+      static_cast<unsigned long long>(c.groups), static_cast<unsigned long long>(c.datasets),
+      static_cast<unsigned long long>(c.attributes),
+      static_cast<unsigned long long>(c.attribute_elements));
 }
 
 }  // namespace kerasrt::bench
