@@ -17,4 +17,10 @@ using Args = std::vector<std::string_view>;
 // kerasrt h5ls FILE [--json] [--max-data-bytes N]
 int h5ls_main(const Args& args);
 
+// kerasrt info MODEL [--json]
+int info_main(const Args& args);
+
+// kerasrt predict MODEL -i [NAME=]IN.npy [-i ...] [-o OUTDIR]
+int predict_main(const Args& args);
+
 }  // namespace kerasrt::cli

@@ -30,6 +30,13 @@ constexpr Command kCommands[] = {
      "list every HDF5 object (path, kind, dtype, shape, attributes; --json adds values and "
      "sha256 of the data)",
      h5ls_main},
+    {"info", "MODEL [--json]",
+     "summarise a Keras model: layers, output shapes, params, inputs, outputs, load time",
+     info_main},
+    {"predict", "MODEL -i [NAME=]IN.npy [-i ...] [-o OUTDIR]",
+     "run the model on .npy inputs (model-input order, or by name); with -o write OUTDIR/0.npy, "
+     "1.npy, ... one float32 file per output, without -o print them",
+     predict_main},
 };
 
 // Exit codes by error category, so scripts can tell a bad file from a bad command line.

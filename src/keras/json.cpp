@@ -15,39 +15,56 @@ class JsonBuilder {
     if (depth > 512) throw Error(ErrorCode::InvalidModel, "JSON nested too deeply");
     Json j;
     switch (e.type()) {
-      case simdjson::dom::element_type::ARRAY:
+      case simdjson::dom::element_type::ARRAY: {
         j.type_ = Json::Type::Array;
-        for (simdjson::dom::element child : e.get_array().value_unsafe()) {
-          j.items_.push_back(build(child, depth + 1));
-        }
+        simdjson::dom::array array;
+        if (e.get(array) != simdjson::SUCCESS) break;
+        for (simdjson::dom::element child : array) j.items_.push_back(build(child, depth + 1));
         break;
-      case simdjson::dom::element_type::OBJECT:
+      }
+      case simdjson::dom::element_type::OBJECT: {
         j.type_ = Json::Type::Object;
-        for (simdjson::dom::key_value_pair kv : e.get_object().value_unsafe()) {
+        simdjson::dom::object object;
+        if (e.get(object) != simdjson::SUCCESS) break;
+        for (simdjson::dom::key_value_pair kv : object) {
           j.members_.emplace_back(std::string(kv.key), build(kv.value, depth + 1));
         }
         break;
-      case simdjson::dom::element_type::INT64:
+      }
+      case simdjson::dom::element_type::INT64: {
+        int64_t v = 0;
+        if (e.get(v) != simdjson::SUCCESS) break;
         j.type_ = Json::Type::Number;
-        j.number_ = static_cast<double>(e.get_int64().value_unsafe());
-        break;
-      case simdjson::dom::element_type::UINT64:
-        j.type_ = Json::Type::Number;
-        j.number_ = static_cast<double>(e.get_uint64().value_unsafe());
-        break;
-      case simdjson::dom::element_type::DOUBLE:
-        j.type_ = Json::Type::Number;
-        j.number_ = e.get_double().value_unsafe();
-        break;
-      case simdjson::dom::element_type::STRING: {
-        std::string_view s = e.get_string().value_unsafe();
-        j = decode_string(s);
+        j.number_ = static_cast<double>(v);
         break;
       }
-      case simdjson::dom::element_type::BOOL:
-        j.type_ = Json::Type::Bool;
-        j.bool_ = e.get_bool().value_unsafe();
+      case simdjson::dom::element_type::UINT64: {
+        uint64_t v = 0;
+        if (e.get(v) != simdjson::SUCCESS) break;
+        j.type_ = Json::Type::Number;
+        j.number_ = static_cast<double>(v);
         break;
+      }
+      case simdjson::dom::element_type::DOUBLE: {
+        double v = 0;
+        if (e.get(v) != simdjson::SUCCESS) break;
+        j.type_ = Json::Type::Number;
+        j.number_ = v;
+        break;
+      }
+      case simdjson::dom::element_type::STRING: {
+        std::string_view v;
+        if (e.get(v) != simdjson::SUCCESS) break;
+        j = decode_string(v);
+        break;
+      }
+      case simdjson::dom::element_type::BOOL: {
+        bool v = false;
+        if (e.get(v) != simdjson::SUCCESS) break;
+        j.type_ = Json::Type::Bool;
+        j.bool_ = v;
+        break;
+      }
       case simdjson::dom::element_type::NULL_VALUE:
         break;
     }

@@ -39,6 +39,7 @@ struct StoredWeight {
   std::string name;  // as stored, e.g. "dense_1/kernel:0"
   std::string role;  // last path component without ":N", e.g. "kernel"
   Shape shape;       // as stored (Keras layout)
+  uint64_t stored_bytes = 0;  // size in the file (element size x count)
   // Reads the array as float32 (converting from the stored dtype).
   std::function<Tensor()> load;
 };

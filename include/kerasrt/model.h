@@ -1,0 +1,74 @@
+// kerasrt C++ API: load a Keras model file and predict with it.
+//
+//   kerasrt::Model model = kerasrt::Model::load("model.h5");
+//   std::vector<kerasrt::Array> out = model.predict({kerasrt::Array({1, 28, 28, 1}, pixels)});
+//
+// A loaded Model is immutable and safe to call from many threads at once. Errors are thrown as
+// kerasrt::Error (kerasrt/error.h).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kerasrt/error.h"
+
+namespace kerasrt {
+
+// A dense float32 array in C order; shape includes the batch dimension.
+struct Array {
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+
+  Array() = default;
+  Array(std::vector<int64_t> s, std::vector<float> d) : shape(std::move(s)), data(std::move(d)) {}
+  int64_t size() const;  // product of shape
+};
+
+struct TensorInfo {
+  std::string name;             // the Keras input/output layer name
+  std::vector<int64_t> shape;   // batch first; -1 where the model accepts any size
+  std::string dtype;            // as the model declares it ("float32", "int32", ...)
+};
+
+struct LayerInfo {
+  std::string name;
+  std::string class_name;
+  std::vector<std::vector<int64_t>> output_shapes;  // -1 for unknown dims
+  int64_t params = 0;
+};
+
+struct LoadOptions {
+  // Threads for one predict call (oneDNN's OpenMP pool); 0 = one per core.
+  int num_threads = 0;
+};
+
+class Model {
+ public:
+  // Loads a Keras whole-model .h5 file. Throws kerasrt::Error.
+  static Model load(const std::string& path, const LoadOptions& options = {});
+
+  Model(Model&&) noexcept;
+  Model& operator=(Model&&) noexcept;
+  ~Model();
+
+  const std::vector<TensorInfo>& inputs() const;
+  const std::vector<TensorInfo>& outputs() const;
+  const std::vector<LayerInfo>& layers() const;
+  const std::string& keras_version() const;
+  const std::string& format() const;
+  int64_t params() const;
+  uint64_t weight_bytes() const;
+
+  // Runs the model. `inputs` in model-input order, each with the batch dimension; all inputs
+  // must have the same batch size. Returns one Array per model output. Throws
+  // Error(InvalidArgument) on a count or shape mismatch.
+  std::vector<Array> predict(const std::vector<Array>& inputs) const;
+
+ private:
+  Model() = default;
+  std::shared_ptr<struct ModelImpl> impl_;
+};
+
+}  // namespace kerasrt

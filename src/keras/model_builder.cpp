@@ -1,0 +1,598 @@
+// Config -> graph. The config formats are in keras-format.md §3: Sequential as a bare list
+// (Keras 1, 2.0-2.2.2) or {"layers": [...]}; Functional with per-layer "inbound_nodes" in the
+// Keras 1 ([name, node, tensor]), Keras 2 ([name, node, tensor, kwargs]) or Keras 3
+// ({"args": [...], "kwargs": {...}} with "__keras_tensor__" objects) spelling.
+#include "keras/model_builder.h"
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "keras/registry.h"
+
+namespace kerasrt::keras {
+
+bool is_model_class(const std::string& class_name) {
+  return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
+}
+
+namespace {
+
+struct TensorRef {
+  std::string layer;
+  int64_t node_index = 0;
+  int64_t tensor_index = 0;
+};
+
+const Json& member_or_null(const Json& j, std::string_view key) {
+  static const Json kNull;
+  const Json* m = j.find(key);
+  return m ? *m : kNull;
+}
+
+std::string layer_name_of(const Json& layer) {
+  if (const Json* n = layer.find("name"); n && n->is_string()) return n->as_string();
+  const Json& cfg = member_or_null(layer, "config");
+  if (const Json* n = cfg.find("name"); n && n->is_string()) return n->as_string();
+  return "";
+}
+
+std::string class_name_of(const Json& layer) {
+  const Json* c = layer.find("class_name");
+  return c && c->is_string() ? c->as_string() : "";
+}
+
+// The model-level config of a model entry ({"class_name", "config"}).
+const Json& model_config_of(const Json& model) { return member_or_null(model, "config"); }
+
+const Json& sequential_layers(const Json& config) {
+  if (config.is_array()) return config;  // Keras 1 and 2.0-2.2.2
+  return member_or_null(config, "layers");
+}
+
+// A triple [name, node_index, tensor_index] (Keras 2 adds kwargs as a fourth item).
+std::optional<TensorRef> as_ref(const Json& j) {
+  if (!j.is_array() || j.size() < 3 || !j[0].is_string() || !j[1].is_integer() ||
+      !j[2].is_integer()) {
+    return std::nullopt;
+  }
+  return TensorRef{j[0].as_string(), static_cast<int64_t>(j[1].as_number()),
+                   static_cast<int64_t>(j[2].as_number())};
+}
+
+// Collects Keras 3 "__keras_tensor__" references in a call's args, depth first.
+void collect_keras3_tensors(const Json& j, std::vector<TensorRef>& out) {
+  if (j.is_object()) {
+    const Json* cls = j.find("class_name");
+    if (cls && cls->is_string() && cls->as_string() == "__keras_tensor__") {
+      const Json& history = member_or_null(member_or_null(j, "config"), "keras_history");
+      if (auto r = as_ref(history)) out.push_back(*r);
+      return;
+    }
+    for (const auto& [k, v] : j.members()) collect_keras3_tensors(v, out);
+  } else if (j.is_array()) {
+    for (const Json& item : j.items()) collect_keras3_tensors(item, out);
+  }
+}
+
+// The input tensors of one serialized call (an entry of "inbound_nodes").
+std::vector<TensorRef> node_inputs(const Json& node, const std::string& layer) {
+  std::vector<TensorRef> refs;
+  if (node.is_object()) {  // Keras 3
+    collect_keras3_tensors(member_or_null(node, "args"), refs);
+    return refs;
+  }
+  if (node.is_array()) {  // Keras 1/2: a list of [name, node, tensor(, kwargs)]
+    for (const Json& entry : node.items()) {
+      auto r = as_ref(entry);
+      if (!r) {
+        throw Error(ErrorCode::InvalidModel, "layer '" + layer + "': inbound node entry " +
+                                                 entry.dump() + " is not a tensor reference");
+      }
+      refs.push_back(*r);
+    }
+    return refs;
+  }
+  throw Error(ErrorCode::InvalidModel,
+              "layer '" + layer + "': unrecognised inbound node " + node.dump());
+}
+
+// input_layers / output_layers: a triple, a list of triples, or a dict of triples.
+std::vector<TensorRef> io_refs(const Json& j, const std::string& what) {
+  std::vector<TensorRef> refs;
+  if (auto r = as_ref(j)) {
+    refs.push_back(*r);
+    return refs;
+  }
+  if (j.is_array()) {
+    for (const Json& item : j.items()) {
+      auto nested = io_refs(item, what);
+      refs.insert(refs.end(), nested.begin(), nested.end());
+    }
+    return refs;
+  }
+  if (j.is_object()) {
+    for (const auto& [k, v] : j.members()) {
+      auto nested = io_refs(v, what);
+      refs.insert(refs.end(), nested.begin(), nested.end());
+    }
+    return refs;
+  }
+  throw Error(ErrorCode::InvalidModel, "model '" + what + "' is not a list of tensor references");
+}
+
+// Shape from an InputLayer's or first layer's config, batch first.
+std::optional<Shape> declared_input_shape(const Json& layer_config) {
+  for (const char* key : {"batch_shape", "batch_input_shape"}) {
+    const Json* s = layer_config.find(key);
+    if (s && s->is_array()) {
+      Shape shape;
+      for (const Json& d : s->items()) {
+        shape.push_back(d.is_integer() ? static_cast<int64_t>(d.as_number()) : kUnknownDim);
+      }
+      if (!shape.empty()) shape[0] = kUnknownDim;  // predict decides the batch
+      return shape;
+    }
+  }
+  if (const Json* s = layer_config.find("input_shape"); s && s->is_array()) {
+    Shape shape{kUnknownDim};
+    for (const Json& d : s->items()) {
+      shape.push_back(d.is_integer() ? static_cast<int64_t>(d.as_number()) : kUnknownDim);
+    }
+    return shape;
+  }
+  // Keras 1 Dense(input_dim=...) stores input_dim alongside batch_input_shape; rely on the latter.
+  return std::nullopt;
+}
+
+std::string declared_dtype(const Json& layer_config) {
+  for (const char* key : {"dtype", "input_dtype"}) {
+    const Json* d = layer_config.find(key);
+    if (d == nullptr) continue;
+    if (d->is_string()) return d->as_string();
+    if (d->is_object()) {  // Keras 3 DTypePolicy / tf.keras Policy dict
+      const Json& name = member_or_null(member_or_null(*d, "config"), "name");
+      if (name.is_string()) return name.as_string();
+    }
+  }
+  return "float32";
+}
+
+class BinderContext final : public LayerContext {
+ public:
+  BinderContext(graph::Graph& graph, const Json& layer, const Dialect& dialect,
+                std::vector<graph::ValueId> inputs, std::vector<StoredWeight> weights)
+      : graph_(graph),
+        config_(member_or_null(layer, "config")),
+        dialect_(dialect),
+        name_(layer_name_of(layer)),
+        class_name_(class_name_of(layer)),
+        inputs_(std::move(inputs)),
+        weights_(std::move(weights)) {}
+
+  const std::string& name() const override { return name_; }
+  const std::string& class_name() const override { return class_name_; }
+  const Json& config() const override { return config_; }
+  const Dialect& dialect() const override { return dialect_; }
+  size_t num_inputs() const override { return inputs_.size(); }
+  graph::ValueId input(size_t i) const override { return inputs_.at(i); }
+  const Shape& input_shape(size_t i) const override { return shape_of(inputs_.at(i)); }
+  std::span<const StoredWeight> stored_weights() const override { return weights_; }
+  const Shape& shape_of(graph::ValueId v) const override {
+    return graph_.values.at(static_cast<size_t>(v)).shape;
+  }
+
+  std::vector<graph::ValueId> add(std::shared_ptr<const ops::Op> op,
+                                  std::vector<graph::ValueId> inputs,
+                                  std::string_view suffix) override {
+    std::string node_name = suffix.empty() ? name_ : name_ + "/" + std::string(suffix);
+    return graph_.add_node(std::move(node_name), class_name_, std::move(op), std::move(inputs));
+  }
+
+  void set_outputs(std::vector<graph::ValueId> outputs) override {
+    if (outputs_set_) fail(ErrorCode::Internal, "binder set its outputs twice");
+    outputs_ = std::move(outputs);
+    outputs_set_ = true;
+  }
+
+  std::vector<graph::ValueId> take_outputs() {
+    if (!outputs_set_) fail(ErrorCode::Internal, "binder did not set its outputs");
+    return std::move(outputs_);
+  }
+
+ private:
+  graph::Graph& graph_;
+  const Json& config_;
+  const Dialect& dialect_;
+  std::string name_;
+  std::string class_name_;
+  std::vector<graph::ValueId> inputs_;
+  std::vector<StoredWeight> weights_;
+  std::vector<graph::ValueId> outputs_;
+  bool outputs_set_ = false;
+};
+
+class Builder {
+ public:
+  Builder(const WeightSource& weights, const Dialect& dialect, const std::string& file_name)
+      : weights_(weights), dialect_(dialect), file_name_(file_name) {}
+
+  BuiltModel build(const Json& model) {
+    check_supported(model);
+    BuiltModel result;
+    graph_ = &result.graph;
+    summaries_ = &result.layers;
+    std::vector<graph::ValueId> outputs = bind_model(model, nullptr, {}, &result.inputs);
+    result.graph.outputs = outputs;
+    result.graph.output_names = output_layer_names(model);
+    if (result.graph.output_names.size() != outputs.size()) {
+      throw Error(ErrorCode::Internal, file_name_ + ": output names do not match outputs");
+    }
+    for (const InputSpec& in : result.inputs) result.graph.input_names.push_back(in.name);
+    check_all_weights_bound(result.layers);
+    for (const LayerSummary& s : result.layers) {
+      result.params += s.params;
+      result.weight_bytes += s.weight_bytes;
+    }
+    return result;
+  }
+
+ private:
+  // Keras names model outputs after the layers producing them.
+  std::vector<std::string> output_layer_names(const Json& model) {
+    const Json& cfg = model_config_of(model);
+    std::vector<std::string> names;
+    if (class_name_of(model) == "Sequential") {
+      const Json& layers = sequential_layers(cfg);
+      names.push_back(layer_name_of(layers[layers.size() - 1]));
+      return names;
+    }
+    for (const TensorRef& r : io_refs(member_or_null(cfg, "output_layers"), "output_layers")) {
+      names.push_back(r.layer);
+    }
+    return names;
+  }
+
+  // -- support check: every unsupported layer at once
+  void check_supported(const Json& model) {
+    std::vector<std::string> problems;
+    std::string lambda_note;
+    collect_unsupported(model, problems, lambda_note);
+    if (problems.empty()) return;
+    std::string msg = file_name_ + ": unsupported layer" + (problems.size() > 1 ? "s" : "") + ": ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? ", " : "") + problems[i];
+    msg += lambda_note;
+    throw Error(ErrorCode::Unsupported, msg);
+  }
+
+  void collect_unsupported(const Json& model, std::vector<std::string>& problems,
+                           std::string& lambda_note) {
+    const Json& cfg = model_config_of(model);
+    const Json& layers = class_name_of(model) == "Sequential" ? sequential_layers(cfg)
+                                                              : member_or_null(cfg, "layers");
+    if (!layers.is_array()) {
+      throw Error(ErrorCode::InvalidModel, file_name_ + ": model '" + layer_name_of(model) +
+                                               "' (" + class_name_of(model) +
+                                               ") has no layer list in its config");
+    }
+    for (const Json& layer : layers.items()) {
+      std::string cls = class_name_of(layer);
+      if (is_model_class(cls)) {
+        collect_unsupported(layer, problems, lambda_note);
+        continue;
+      }
+      if (cls == "InputLayer" || find_binder(cls) != nullptr) continue;
+      problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ")");
+      if ((cls == "Lambda" || cls == "TFOpLambda" || cls == "SlicingOpLambda") &&
+          lambda_note.empty()) {
+        lambda_note =
+            ". A " + cls +
+            " layer holds Python code (or a TensorFlow op name), and kerasrt never executes code "
+            "from a model file: rebuild the model with built-in Keras layers in place of the "
+            "Lambda (e.g. Rescaling, Reshape, Cropping2D, Activation) and save it again";
+      }
+    }
+  }
+
+  // -- models
+  // Binds a Sequential/Functional model. `provided` are the caller's input values for a nested
+  // model, or null for the top model (whose inputs become graph inputs, described in `specs`).
+  std::vector<graph::ValueId> bind_model(const Json& model,
+                                         const std::vector<graph::ValueId>* provided,
+                                         const LayerPath& prefix, std::vector<InputSpec>* specs) {
+    std::vector<std::string> leaves;
+    if (!prefix.names.empty()) collect_leaf_names(model, leaves);
+    if (class_name_of(model) == "Sequential") {
+      return bind_sequential(model, provided, prefix, specs, leaves);
+    }
+    return bind_functional(model, provided, prefix, specs, leaves);
+  }
+
+  void collect_leaf_names(const Json& model, std::vector<std::string>& out) {
+    const Json& cfg = model_config_of(model);
+    const Json& layers = class_name_of(model) == "Sequential" ? sequential_layers(cfg)
+                                                              : member_or_null(cfg, "layers");
+    for (const Json& layer : layers.items()) {
+      if (is_model_class(class_name_of(layer))) {
+        collect_leaf_names(layer, out);
+      } else {
+        out.push_back(layer_name_of(layer));
+      }
+    }
+  }
+
+  std::vector<graph::ValueId> bind_sequential(const Json& model,
+                                              const std::vector<graph::ValueId>* provided,
+                                              const LayerPath& prefix,
+                                              std::vector<InputSpec>* specs,
+                                              const std::vector<std::string>& leaves) {
+    const Json& cfg = model_config_of(model);
+    const Json& layers = sequential_layers(cfg);
+    if (layers.size() == 0) {
+      throw Error(ErrorCode::InvalidModel, file_name_ + ": Sequential model '" +
+                                               layer_name_of(model) + "' has no layers");
+    }
+    graph::ValueId current = -1;
+    if (provided != nullptr) {
+      if (provided->size() != 1) {
+        throw Error(ErrorCode::InvalidModel, file_name_ + ": Sequential model '" +
+                                                 layer_name_of(model) + "' called with " +
+                                                 std::to_string(provided->size()) + " inputs");
+      }
+      current = provided->front();
+    } else {
+      const Json& first = layers[0];
+      const Json& first_cfg = member_or_null(first, "config");
+      std::optional<Shape> shape = declared_input_shape(first_cfg);
+      if (!shape) {
+        if (const Json* b = cfg.find("build_input_shape"); b && b->is_array()) {
+          shape = Shape{};
+          for (const Json& d : b->items()) {
+            shape->push_back(d.is_integer() ? static_cast<int64_t>(d.as_number()) : kUnknownDim);
+          }
+          if (!shape->empty()) (*shape)[0] = kUnknownDim;
+        }
+      }
+      if (!shape) {
+        throw Error(ErrorCode::InvalidModel,
+                    file_name_ + ": Sequential model '" + layer_name_of(model) +
+                        "' declares no input shape (no InputLayer, batch_input_shape or "
+                        "build_input_shape)");
+      }
+      std::string input_name = class_name_of(first) == "InputLayer"
+                                   ? layer_name_of(first)
+                                   : layer_name_of(first) + "_input";
+      current = graph_->add_input(input_name, *shape);
+      specs->push_back(InputSpec{input_name, *shape, declared_dtype(first_cfg)});
+    }
+    for (const Json& layer : layers.items()) {
+      if (class_name_of(layer) == "InputLayer") continue;
+      std::vector<graph::ValueId> out = bind_call(layer, {current}, prefix, leaves, true);
+      if (out.size() != 1) {
+        throw Error(ErrorCode::InvalidModel, file_name_ + ": layer '" + layer_name_of(layer) +
+                                                 "' in a Sequential model has " +
+                                                 std::to_string(out.size()) + " outputs");
+      }
+      current = out[0];
+    }
+    return {current};
+  }
+
+  std::vector<graph::ValueId> bind_functional(const Json& model,
+                                              const std::vector<graph::ValueId>* provided,
+                                              const LayerPath& prefix,
+                                              std::vector<InputSpec>* specs,
+                                              const std::vector<std::string>& leaves) {
+    const Json& cfg = model_config_of(model);
+    const Json& layers = member_or_null(cfg, "layers");
+    std::string model_name = layer_name_of(model);
+    std::vector<TensorRef> input_refs = io_refs(member_or_null(cfg, "input_layers"), "input_layers");
+    std::vector<TensorRef> output_refs =
+        io_refs(member_or_null(cfg, "output_layers"), "output_layers");
+
+    std::map<std::string, const Json*> by_name;
+    for (const Json& layer : layers.items()) by_name[layer_name_of(layer)] = &layer;
+
+    // Node indices of nested models start at 1 (their node 0 is their own internal call,
+    // keras-format.md §3.3). A model layer whose references never use index 0 is offset by 1.
+    std::map<std::string, int64_t> min_ref;
+    auto note_ref = [&](const TensorRef& r) {
+      auto [it, inserted] = min_ref.emplace(r.layer, r.node_index);
+      if (!inserted) it->second = std::min(it->second, r.node_index);
+    };
+    for (const Json& layer : layers.items()) {
+      const Json& nodes = member_or_null(layer, "inbound_nodes");
+      for (const Json& node : nodes.items()) {
+        for (const TensorRef& r : node_inputs(node, layer_name_of(layer))) note_ref(r);
+      }
+    }
+    for (const TensorRef& r : output_refs) note_ref(r);
+
+    std::map<std::string, std::vector<std::vector<graph::ValueId>>> produced;
+    auto resolve = [&](const TensorRef& r) -> std::optional<graph::ValueId> {
+      auto it = produced.find(r.layer);
+      if (it == produced.end()) return std::nullopt;
+      int64_t index = r.node_index;
+      auto layer_it = by_name.find(r.layer);
+      if (layer_it != by_name.end() && is_model_class(class_name_of(*layer_it->second)) &&
+          min_ref[r.layer] >= 1) {
+        index -= 1;
+      }
+      if (index < 0 || index >= static_cast<int64_t>(it->second.size())) return std::nullopt;
+      const auto& outs = it->second[static_cast<size_t>(index)];
+      if (r.tensor_index < 0 || r.tensor_index >= static_cast<int64_t>(outs.size())) {
+        throw Error(ErrorCode::InvalidModel, file_name_ + ": reference to output " +
+                                                 std::to_string(r.tensor_index) + " of layer '" +
+                                                 r.layer + "', which has " +
+                                                 std::to_string(outs.size()) + " outputs");
+      }
+      return outs[static_cast<size_t>(r.tensor_index)];
+    };
+
+    // Inputs.
+    if (provided != nullptr && provided->size() != input_refs.size()) {
+      throw Error(ErrorCode::InvalidModel, file_name_ + ": model '" + model_name + "' has " +
+                                               std::to_string(input_refs.size()) +
+                                               " inputs but is called with " +
+                                               std::to_string(provided->size()));
+    }
+    for (size_t i = 0; i < input_refs.size(); ++i) {
+      const TensorRef& r = input_refs[i];
+      auto it = by_name.find(r.layer);
+      if (it == by_name.end()) {
+        throw Error(ErrorCode::InvalidModel,
+                    file_name_ + ": input layer '" + r.layer + "' is not in the model");
+      }
+      graph::ValueId v;
+      if (provided != nullptr) {
+        v = (*provided)[i];
+      } else {
+        const Json& in_cfg = member_or_null(*it->second, "config");
+        std::optional<Shape> shape = declared_input_shape(in_cfg);
+        if (!shape) {
+          throw Error(ErrorCode::InvalidModel,
+                      file_name_ + ": input layer '" + r.layer + "' declares no shape");
+        }
+        v = graph_->add_input(r.layer, *shape);
+        specs->push_back(InputSpec{r.layer, *shape, declared_dtype(in_cfg)});
+      }
+      produced[r.layer].push_back({v});
+    }
+
+    // Layer calls, in dependency order: a call waits until all its inputs exist (a shared layer's
+    // later call may depend on layers listed after it).
+    struct Pending {
+      const Json* layer;
+      size_t next = 0;
+    };
+    std::vector<Pending> pending;
+    for (const Json& layer : layers.items()) {
+      if (class_name_of(layer) == "InputLayer") continue;
+      pending.push_back(Pending{&layer});
+    }
+    bool progress = true;
+    while (progress) {
+      progress = false;
+      for (Pending& p : pending) {
+        const Json& nodes = member_or_null(*p.layer, "inbound_nodes");
+        while (p.next < nodes.size()) {
+          std::vector<TensorRef> refs = node_inputs(nodes[p.next], layer_name_of(*p.layer));
+          std::vector<graph::ValueId> ins;
+          bool ready = true;
+          for (const TensorRef& r : refs) {
+            auto v = resolve(r);
+            if (!v) {
+              ready = false;
+              break;
+            }
+            ins.push_back(*v);
+          }
+          if (!ready) break;
+          std::vector<graph::ValueId> outs = bind_call(*p.layer, ins, prefix, leaves, p.next == 0);
+          produced[layer_name_of(*p.layer)].push_back(std::move(outs));
+          ++p.next;
+          progress = true;
+        }
+      }
+    }
+    for (const Pending& p : pending) {
+      const Json& nodes = member_or_null(*p.layer, "inbound_nodes");
+      if (p.next < nodes.size()) {
+        throw Error(ErrorCode::InvalidModel,
+                    file_name_ + ": layer '" + layer_name_of(*p.layer) +
+                        "': the inputs of its call " + std::to_string(p.next) +
+                        " are never produced (a reference to a missing layer or a cycle)");
+      }
+    }
+
+    std::vector<graph::ValueId> outputs;
+    for (const TensorRef& r : output_refs) {
+      auto v = resolve(r);
+      if (!v) {
+        throw Error(ErrorCode::InvalidModel, file_name_ + ": output '" + r.layer + "' (node " +
+                                                 std::to_string(r.node_index) +
+                                                 ") is not produced by the model");
+      }
+      outputs.push_back(*v);
+    }
+    return outputs;
+  }
+
+  // One call of one layer (or nested model) on `inputs`.
+  std::vector<graph::ValueId> bind_call(const Json& layer, std::vector<graph::ValueId> inputs,
+                                        const LayerPath& prefix,
+                                        const std::vector<std::string>& leaves, bool first_call) {
+    std::string name = layer_name_of(layer);
+    std::string cls = class_name_of(layer);
+    LayerPath path = prefix;
+    path.names.push_back(name);
+    path.classes.push_back(cls);
+    std::vector<graph::ValueId> outputs;
+    if (is_model_class(cls)) {
+      outputs = bind_model(layer, &inputs, path, nullptr);
+    } else {
+      BindFn bind = find_binder(cls);
+      if (bind == nullptr) {  // check_supported() ran first; keep the guard for safety
+        throw Error(ErrorCode::Unsupported,
+                    file_name_ + ": unsupported layer '" + name + "' (" + cls + ")");
+      }
+      std::vector<StoredWeight> weights = weights_.weights_for(path, leaves, dialect_);
+      BinderContext ctx(*graph_, layer, dialect_, std::move(inputs), std::move(weights));
+      try {
+        bind(ctx);
+        ctx.expect_all_weights_used();
+      } catch (const Error& e) {
+        std::string what = e.what();
+        if (what.rfind(file_name_, 0) == 0) throw;
+        throw Error(e.code(), file_name_ + ": " + what);
+      }
+      outputs = ctx.take_outputs();
+    }
+    if (prefix.names.empty() && first_call) {
+      LayerSummary s;
+      s.name = name;
+      s.class_name = cls;
+      for (graph::ValueId v : outputs) {
+        s.output_shapes.push_back(graph_->values[static_cast<size_t>(v)].shape);
+      }
+      for (const StoredWeight& w : weights_.weights_for(LayerPath{{name}, {cls}}, {}, dialect_)) {
+        int64_t n = 1;
+        for (int64_t d : w.shape) n *= d;
+        s.params += n;
+        s.weight_bytes += w.stored_bytes;
+      }
+      summaries_->push_back(std::move(s));
+    }
+    return outputs;
+  }
+
+  void check_all_weights_bound(const std::vector<LayerSummary>& layers) {
+    std::set<std::string> known;
+    for (const LayerSummary& s : layers) known.insert(s.name);
+    std::vector<std::string> orphans;
+    for (const std::string& n : weights_.weighted_layer_names()) {
+      if (!known.count(n)) orphans.push_back(n);
+    }
+    if (orphans.empty()) return;
+    std::string list;
+    for (const std::string& n : orphans) list += (list.empty() ? "'" : ", '") + n + "'";
+    throw Error(ErrorCode::InvalidModel, file_name_ + ": the file has weights for layer(s) " +
+                                             list + " that the model config does not contain");
+  }
+
+  const WeightSource& weights_;
+  const Dialect& dialect_;
+  const std::string& file_name_;
+  graph::Graph* graph_ = nullptr;
+  std::vector<LayerSummary>* summaries_ = nullptr;
+};
+
+}  // namespace
+
+BuiltModel build_model(const Json& model_config, const WeightSource& weights,
+                       const Dialect& dialect, const std::string& file_name) {
+  return Builder(weights, dialect, file_name).build(model_config);
+}
+
+}  // namespace kerasrt::keras

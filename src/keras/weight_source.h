@@ -1,0 +1,43 @@
+// Where a layer's stored weights come from. One implementation per file format:
+//   LegacyH5Weights  the model_weights group of a whole-model .h5, or the root of a legacy
+//                    save_weights() file (keras-format.md §1.4-§1.6, §2.1)
+// (the Keras 3 `.weights.h5` layout, §2.2, is a second implementation).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "hdf5/hdf5.h"
+#include "keras/layer_context.h"
+
+namespace kerasrt::keras {
+
+// A layer's position in the model: the names from the top-level layer down to the layer itself
+// (length 1 for a layer of the top model; longer inside nested models).
+struct LayerPath {
+  std::vector<std::string> names;
+  std::vector<std::string> classes;
+};
+
+class WeightSource {
+ public:
+  virtual ~WeightSource() = default;
+  // The stored weights of the layer at `path`, in stored order. Empty when it has none.
+  virtual std::vector<StoredWeight> weights_for(const LayerPath& path,
+                                                const std::vector<std::string>& sibling_leaves,
+                                                const Dialect& dialect) const = 0;
+  // Names of the top-level layers that have stored weights (to report groups nobody used).
+  virtual std::vector<std::string> weighted_layer_names() const = 0;
+};
+
+// `group` is /model_weights (whole-model file) or / (legacy weights-only file).
+std::unique_ptr<WeightSource> make_legacy_h5_weights(const hdf5::Group& group,
+                                                     const std::string& file_name);
+
+// Reads a Keras list-of-strings attribute that may be split into name0, name1, ... (§1.6); an
+// empty numeric array (Keras's empty list) reads as an empty list. nullopt when absent.
+std::optional<std::vector<std::string>> read_string_list_attribute(const hdf5::Object& object,
+                                                                   const std::string& name);
+
+}  // namespace kerasrt::keras
