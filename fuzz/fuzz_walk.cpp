@@ -1,5 +1,6 @@
 #include "fuzz_walk.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <set>
@@ -155,7 +156,13 @@ struct Walker {
           continue;
         }
         Object o = g.open(link.name);
-        FUZZ_CHECK(o.address() == link.address);
+        // A corrupt group may hold a name twice, an empty name or one with '/' (open() reads those
+        // as a path); otherwise open() must land on the listed object.
+        if (!link.name.empty() && link.name.find('/') == std::string::npos && link.name != "." &&
+            std::count_if(links.begin(), links.end(),
+                          [&](const Link& l) { return l.name == link.name; }) == 1) {
+          FUZZ_CHECK(o.address() == link.address);
+        }
         if (!visited.insert(o.address()).second) continue;
         touch(o.path());
         if (o.kind() == ObjectKind::Group) {
