@@ -36,10 +36,13 @@ for t in "${targets[@]}"; do
       "$scratch/$t/corpus" >"$scratch/$t/log" 2>&1; then
     status=1
     tail -n 60 "$scratch/$t/log"
+    mkdir -p "$build/fuzz-artifacts/$t"
     for a in "$scratch/$t/artifacts"/*; do
       [[ -f "$a" ]] || continue
-      echo "-- fuzz_$t found $(basename "$a") ($(stat -c %s "$a") bytes); save it under" \
-           "fuzz/regressions/$t/ and replay with: $build/fuzz/fuzz_$t $a"
+      cp "$a" "$build/fuzz-artifacts/$t/"
+      a="$build/fuzz-artifacts/$t/$(basename "$a")"
+      echo "-- fuzz_$t found $a ($(stat -c %s "$a") bytes); replay: $build/fuzz/fuzz_$t $a;" \
+           "keep it as a regression under fuzz/regressions/$t/"
       od -A x -t x1z -v "$a" | head -n 64
     done
   else
