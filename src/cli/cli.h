@@ -7,10 +7,19 @@
 // single line "kerasrt: error: <message>" on stderr and a category-specific exit code.
 #pragma once
 
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "kerasrt/error.h"
+
 namespace kerasrt::cli {
+
+// A mistake on the command line: main() adds the subcommand's usage line to its message.
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& what) : Error(ErrorCode::InvalidArgument, what) {}
+};
 
 using Args = std::vector<std::string_view>;
 

@@ -139,8 +139,7 @@ int run(int argc, char** argv) {
   }
   try {
     return command->run(args);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::InvalidArgument) throw;
+  } catch (const UsageError& e) {
     // Usage mistakes carry the subcommand's usage line so that the one error line is actionable.
     throw Error(ErrorCode::InvalidArgument, std::string(e.what()) + " (usage: kerasrt " +
                                                 std::string(command->name) + " " +

@@ -138,9 +138,7 @@ std::string info_json(const Model& model) {
   return out;
 }
 
-[[noreturn]] void usage_error(const std::string& what) {
-  throw Error(ErrorCode::InvalidArgument, what);
-}
+[[noreturn]] void usage_error(const std::string& what) { throw UsageError(what); }
 
 void make_directory(const std::string& dir) {
   struct stat st {};

@@ -37,7 +37,9 @@ struct Dialect {
 // One stored weight array of a layer, in weight_names order.
 struct StoredWeight {
   std::string name;  // as stored, e.g. "dense_1/kernel:0"
-  std::string role;  // last path component without ":N", e.g. "kernel"
+  // Last path component without ":N", e.g. "kernel"; Keras 1 names "<layer>_W:0" lose the layer
+  // prefix too, giving "W".
+  std::string role;
   Shape shape;       // as stored (Keras layout)
   uint64_t stored_bytes = 0;  // size in the file (element size x count)
   // Reads the array as float32 (converting from the stored dtype).

@@ -284,6 +284,16 @@ class Builder {
       }
       if (cls == "InputLayer" || find_binder(cls) != nullptr) continue;
       problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ")");
+      // A wrapper's inner layers (Bidirectional, TimeDistributed, RNN cells) are named too, so
+      // the list shows everything that would still be missing once the wrapper exists.
+      for (const char* key : {"layer", "backward_layer", "cell"}) {
+        const Json& inner = member_or_null(member_or_null(layer, "config"), key);
+        std::string inner_cls = class_name_of(inner);
+        if (!inner_cls.empty() && find_binder(inner_cls) == nullptr) {
+          problems.push_back("'" + layer_name_of(inner) + "' (" + inner_cls + ", inside '" +
+                             layer_name_of(layer) + "')");
+        }
+      }
       if ((cls == "Lambda" || cls == "TFOpLambda" || cls == "SlicingOpLambda") &&
           lambda_note.empty()) {
         lambda_note =
