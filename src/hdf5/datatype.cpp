@@ -440,6 +440,7 @@ void convert_to_float32(const FileImpl& f, const Datatype& t, std::span<const st
   check_raw(f, t, raw, out.size(), path);
   const std::byte* p = raw.data();
   const size_t n = out.size();
+  if (n == 0) return;  // (memcpy of null pointers is undefined even for 0 bytes)
   if (t.cls == TypeClass::Float) {
     if (t.size == 4 && t.big_endian == (std::endian::native == std::endian::big)) {
       std::memcpy(out.data(), p, n * 4);  // the common case: already float32 little-endian

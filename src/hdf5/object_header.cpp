@@ -207,13 +207,16 @@ void read_v2(const FileImpl& f, ObjectHeader& h, Collected& c, std::string_view 
   }
 }
 
-// Layout message (§IV.A.2.i), versions 1-4.
+// Layout message (§IV.A.2.i), versions 1-5.
 void parse_layout(const FileImpl& f, ObjectHeader& h, const MessageRef& msg,
                   std::string_view path) {
   LayoutInfo& l = h.layout;
   ByteReader r(f, msg.data, msg.address, path);
   l.version = r.u8();
-  if (l.version < 1 || l.version > 4) {
+  // Version 5 (HDF5 2.0, written for libver 'latest') has the wire format of version 4; only the
+  // chunk indexes differ (filtered chunk sizes take sizeof_lengths bytes), which chunked.cpp
+  // reads from l.version.
+  if (l.version < 1 || l.version > 5) {
     fail_unsupported(f, msg.address, path, "layout message version " + std::to_string(l.version));
   }
   auto set_chunk_dims = [&](std::vector<uint64_t> dims) {
