@@ -80,6 +80,8 @@ class ChunkReader {
   uint64_t total_chunks_ = 0;
   uint64_t budget_ = 0;  // chunk entries and index nodes we accept to visit
   std::vector<std::byte> scratch_;
+  // copy_chunk's strides (bytes) and per-chunk coordinates.
+  std::vector<uint64_t> cstride_, ostride_, start_, extent_, idx_;
 };
 
 void ChunkReader::setup_geometry() {
@@ -121,6 +123,18 @@ void ChunkReader::setup_geometry() {
       if (max_dims[d] < dims_[d]) bad(layout_.address, "maximum dim smaller than the current dim");
       max_nchunks_[d] = max_dims[d] / chunk_[d] + (max_dims[d] % chunk_[d] != 0);
     }
+  }
+  cstride_.assign(rank_, 0);
+  ostride_.assign(rank_, 0);
+  start_.assign(rank_, 0);
+  extent_.assign(rank_, 0);
+  idx_.assign(rank_, 0);
+  uint64_t cs = elsize_, os = elsize_;
+  for (size_t d = rank_; d-- > 0;) {
+    cstride_[d] = cs;
+    ostride_[d] = os;
+    cs *= chunk_[d];                      // <= chunk_bytes_
+    os = storage::mul_sat(os, dims_[d]);  // <= output size, checked in run()
   }
   // Real indexes hold about one entry per chunk and fewer nodes than entries; twice that plus
   // some slack for chunks left beyond a shrunk extent is a generous but finite budget.
@@ -187,25 +201,19 @@ void ChunkReader::process(std::span<const uint64_t> scaled, uint64_t address, ui
 }
 
 void ChunkReader::copy_chunk(std::span<const std::byte> data, std::span<const uint64_t> scaled) {
-  // Strides in bytes of the chunk and of the output; all products are bounded by the chunk size
-  // and the output size, which were checked.
-  std::vector<uint64_t> start(rank_), extent(rank_), cstride(rank_), ostride(rank_);
-  uint64_t cs = elsize_, os = elsize_;
-  for (size_t d = rank_; d-- > 0;) {
-    cstride[d] = cs;
-    ostride[d] = os;
-    cs *= chunk_[d];
-    os *= dims_[d];
-    start[d] = scaled[d] * chunk_[d];
-    extent[d] = std::min(chunk_[d], dims_[d] - start[d]);
+  // All offsets are bounded by the chunk size and the output size, which were checked; the
+  // per-chunk vectors are members so that datasets of many small chunks do not allocate per chunk.
+  for (size_t d = 0; d < rank_; ++d) {
+    start_[d] = scaled[d] * chunk_[d];
+    extent_[d] = std::min(chunk_[d], dims_[d] - start_[d]);
+    idx_[d] = 0;
   }
-  const uint64_t run = extent[rank_ - 1] * elsize_;
-  std::vector<uint64_t> idx(rank_, 0);
+  const uint64_t run = extent_[rank_ - 1] * elsize_;
   for (;;) {
     uint64_t src = 0, dst = 0;
     for (size_t d = 0; d < rank_; ++d) {
-      src += idx[d] * cstride[d];
-      dst += (start[d] + idx[d]) * ostride[d];
+      src += idx_[d] * cstride_[d];
+      dst += (start_[d] + idx_[d]) * ostride_[d];
     }
     std::memcpy(out_.data() + dst, data.data() + src, run);
     // Advance over all dims but the last (which is the contiguous run).
@@ -213,8 +221,8 @@ void ChunkReader::copy_chunk(std::span<const std::byte> data, std::span<const ui
     for (;;) {
       if (d == 0) return;
       --d;
-      if (++idx[d] < extent[d]) break;
-      idx[d] = 0;
+      if (++idx_[d] < extent_[d]) break;
+      idx_[d] = 0;
     }
   }
 }
@@ -508,7 +516,10 @@ void ChunkReader::extensible_array() {
   // Data blocks (H5EAcache.c): "EADB", version, client ID, header address, block offset, then
   // the elements and a checksum (unpaged) or a checksum and pages of elements + checksum.
   const uint64_t db_prefix = 4 + 1 + 1 + O + arr_off_size;  // without the checksum
-  uint64_t verified_block = kUndefinedAddress;
+  // Last super block, data block and page whose checksum was verified: chunks are visited in
+  // index order, so each block is hashed once instead of once per chunk.
+  uint64_t verified_block = kUndefinedAddress, verified_sblock = kUndefinedAddress,
+           verified_page = kUndefinedAddress;
   auto check_dblock_head = [&](std::span<const std::byte> img, uint64_t addr) {
     ByteReader r(file_, img, addr, path_);
     r.expect_signature("EADB", "extensible array data block");
@@ -561,14 +572,14 @@ void ChunkReader::extensible_array() {
     auto sb_size = storage::add(sb_head + 4, storage::mul_sat(si.ndblks, init_size + O));
     if (!sb_size) bad(saddr, "extensible array super block too large");
     auto simg = file_.range(saddr, *sb_size, path_, "extensible array super block");
-    if (verified_block != saddr) {
+    if (verified_sblock != saddr) {
       ByteReader r(file_, simg, saddr, path_);
       r.expect_signature("EASB", "extensible array super block");
       if (uint8_t v = r.u8(); v != 0) bad(saddr + 4, "extensible array super block version");
       if (r.u8() != client) bad(saddr + 5, "extensible array super block of another client type");
       if (r.address() != hdr_addr) bad(saddr + 6, "extensible array super block of another array");
       check_sum(file_, simg, saddr, path_, "extensible array super block");
-      verified_block = saddr;
+      verified_sblock = saddr;
     }
     const uint64_t dblk_idx = in_sblk / si.dblk_nelmts;
     if (dblk_idx >= si.ndblks) bad(saddr, "extensible array data block index out of range");
@@ -583,9 +594,9 @@ void ChunkReader::extensible_array() {
     auto pstart = storage::add(daddr + db_prefix + 4, storage::mul_sat(page, page_size));
     if (!pstart) bad(daddr, "extensible array page address overflows");
     auto pimg = file_.range(*pstart, page_size, path_, "extensible array data block page");
-    if (verified_block != *pstart) {
+    if (verified_page != *pstart) {
       check_sum(file_, pimg, *pstart, path_, "extensible array data block page");
-      verified_block = *pstart;
+      verified_page = *pstart;
     }
     const uint64_t k = in_sblk % page_nelmts;
     return decode_element(file_, pimg.subspan(k * esize, esize), *pstart + k * esize, path_,

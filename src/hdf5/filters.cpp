@@ -185,13 +185,22 @@ void apply_filters_reverse(const FileImpl& file, const std::vector<FilterInfo>& 
   for (size_t k = n; k-- > 0;) {
     if (!active(k)) continue;
     const FilterInfo& f = filters[k];
-    if (!size_in[k]) {
+    // Shuffle and fletcher32 derive their output size from their input; compressors need the
+    // size to decode to, which is unknown only when another compressor ran before them.
+    const bool sized_by_input = f.id == kShuffle || f.id == kFletcher32;
+    if (!size_in[k] && !sized_by_input) {
       fail_unsupported(file, chunk_address, path,
                        filter_label(f) +
                            " follows a compressor in the pipeline; the size it "
                            "decodes to cannot be bounded");
     }
-    const uint64_t target = *size_in[k];
+    uint64_t target = cur.size();
+    if (size_in[k]) {
+      target = *size_in[k];
+    } else if (f.id == kFletcher32) {
+      if (cur.size() < 4) fail(file, chunk_address, path, "fletcher32 chunk shorter than 4 bytes");
+      target = cur.size() - 4;
+    }
     if (target > SIZE_MAX) fail(file, chunk_address, path, "chunk too large for this platform");
     switch (f.id) {
       case kDeflate: {
