@@ -26,9 +26,11 @@
 //   "Infinity", "-Infinity"); bools as true/false; strings as JSON strings; opaque elements as
 //   hex strings; compound, array and other types as null. A scalar dataspace gives the bare
 //   value, a simple one nested lists (numpy's tolist()), a null dataspace null.
-// * Strings: fixed-length strings are the stored bytes with trailing NULs removed (what numpy's
-//   S dtype gives); variable-length strings are the bytes up to the first NUL (what HDF5's C
-//   string conversion gives h5py).
+// * Strings are what h5py returns, as bytes. Fixed-length: NULLPAD = the stored bytes minus
+//   trailing NULs (numpy's S dtype); NULLTERM = the bytes before the first NUL; SPACEPAD = the
+//   stored bytes minus trailing spaces, then minus trailing NULs (HDF5 converts the file's pad
+//   type to h5py's NULLPAD memory type, numpy trims). Variable-length: the bytes up to the first
+//   NUL (HDF5's C-string conversion).
 // * Every byte string (names, paths, values, targets) is decoded as UTF-8; a byte that is not part
 //   of a valid UTF-8 sequence becomes the lone surrogate U+DC80+byte, written \udcXX (Python's
 //   "surrogateescape"), so any bytes round-trip and both sides agree on the parsed string.
@@ -272,11 +274,15 @@ uint64_t element_bytes(const Datatype& t) {
   return t.cls == TypeClass::String && t.vlen ? 16 : t.size;
 }
 
-// Fixed-length string element: the stored bytes minus trailing NULs (numpy's S dtype rule).
-std::string_view trim_fixed(std::span<const std::byte> element) {
-  size_t n = element.size();
-  while (n > 0 && element[n - 1] == std::byte{0}) --n;
-  return {reinterpret_cast<const char*>(element.data()), n};
+// Fixed-length string element as h5py returns it (see the format rules above).
+std::string_view trim_fixed(std::span<const std::byte> element, hdf5::StringPad pad) {
+  std::string_view s(reinterpret_cast<const char*>(element.data()), element.size());
+  if (pad == hdf5::StringPad::NullTerm) return s.substr(0, s.find('\0'));
+  if (pad == hdf5::StringPad::SpacePad) {
+    while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  }
+  while (!s.empty() && s.back() == '\0') s.remove_suffix(1);
+  return s;
 }
 
 void check_count(size_t got, uint64_t want, std::string_view what, std::string_view path) {
@@ -403,7 +409,7 @@ std::vector<std::string> attribute_items(const hdf5::Attribute& a, std::string_v
         check_count(raw.size() / t.size, n, "fixed strings", path);
         for (uint64_t i = 0; i < n; ++i) {
           s.clear();
-          append_json_string(s, trim_fixed(raw.subspan(i * t.size, t.size)));
+          append_json_string(s, trim_fixed(raw.subspan(i * t.size, t.size), t.pad));
           items.push_back(s);
         }
       }
@@ -480,7 +486,9 @@ void hash_numbers(Sha256& h, std::span<const std::byte> data, uint32_t size, boo
 // Element bytes in stored type: the zero-copy view when the reader offers one (Keras's fast
 // path), read_raw() otherwise; small views are cross-checked against read_raw().
 std::span<const std::byte> dataset_bytes(const hdf5::Dataset& ds, std::vector<std::byte>& storage) {
-  if (auto view = ds.contiguous_bytes()) {
+  auto view = ds.contiguous_bytes();
+  // A never-written dataset has no storage: the view is empty and read_raw() gives fill values.
+  if (view && !(view->empty() && ds.stored_bytes() != 0)) {
     if (view->size() != ds.stored_bytes()) {
       throw Error(ErrorCode::Internal, ds.path() + ": contiguous_bytes() gave " +
                                            std::to_string(view->size()) + " bytes, expected " +
@@ -531,7 +539,7 @@ std::string dataset_hash(const hdf5::Dataset& ds, const Options& opt) {
       } else {
         auto data = dataset_bytes(ds, storage);
         for (uint64_t i = 0; t.size != 0 && i < n; ++i) {
-          h.update(trim_fixed(data.subspan(i * t.size, t.size)));
+          h.update(trim_fixed(data.subspan(i * t.size, t.size), t.pad));
           h.update(kNul);
         }
         if (t.size == 0) {
