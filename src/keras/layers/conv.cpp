@@ -167,12 +167,11 @@ Tensor read_forward_kernel(const LayerContext& ctx, const ConvAttrs& attrs, int6
   const Shape& s = stored->shape;
   Tensor k = ctx.weight("W", {});
   const int64_t f = attrs.filters;
-  const int64_t cin = in_channels / attrs.groups;
   if (r == 1 && s.size() == 4) {
     if (s[0] != attrs.kernel_size[0] || s[1] != 1 || s[3] != f) {
       k = transpose(k, {2, 3, 1, 0});  // (f, in, k, 1) -> (k, 1, in, f)
     }
-    k = k.reshaped({k.shape()[0], k.shape()[2], k.shape()[3]});
+    if (k.shape()[1] == 1) k = k.reshaped({k.shape()[0], k.shape()[2], k.shape()[3]});
   } else if (r >= 2 && attrs.channels_first && s.size() == r + 2) {
     std::vector<size_t> perm;  // (f, in, k...) -> (k..., in, f)
     for (size_t a = 0; a < r; ++a) perm.push_back(a + 2);
@@ -181,9 +180,9 @@ Tensor read_forward_kernel(const LayerContext& ctx, const ConvAttrs& attrs, int6
     k = transpose(k, perm);
   }
   if (k.shape() != want) {
-    ctx.fail(ErrorCode::InvalidModel, "weight 'W' (stored as '" + stored->name + "'): expected " +
-                                          shape_to_string(want) + " (or its Keras 1 layout " +
-                                          shape_to_string(Shape{f, cin}) + " + kernel), got " +
+    ctx.fail(ErrorCode::InvalidModel, "weight 'W' (stored as '" + stored->name +
+                                          "'): expected shape " + shape_to_string(want) +
+                                          " after the Keras 1 re-layout, got stored shape " +
                                           shape_to_string(s));
   }
   if (needs_theano_flip(ctx, *stored)) k = flip_spatial(k, r);
