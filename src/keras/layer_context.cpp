@@ -147,6 +147,13 @@ Tensor LayerContext::weight(std::string_view role, const Shape& expected) const 
   return *t;
 }
 
+void LayerContext::mark_weight_used(size_t index) const {
+  auto weights = stored_weights();
+  if (weight_used_.size() != weights.size()) weight_used_.assign(weights.size(), false);
+  if (index >= weights.size()) fail(ErrorCode::Internal, "weight index out of range");
+  weight_used_[index] = true;
+}
+
 void LayerContext::expect_all_weights_used() const {
   auto weights = stored_weights();
   if (weight_used_.size() != weights.size()) weight_used_.assign(weights.size(), false);

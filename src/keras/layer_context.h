@@ -101,6 +101,24 @@ class LayerContext {
   // The layer's outputs, in order (every binder must call this exactly once).
   virtual void set_outputs(std::vector<graph::ValueId> outputs) = 0;
 
+  // -- wrappers (Bidirectional, TimeDistributed, RNN cells)
+  // Binds a layer nested in this layer's config (`inner` = {"class_name", "config"}) on `inputs`
+  // with the given stored weights (the wrapper picks which of its weights belong to the inner
+  // layer and marks them used). The inner layer's nodes are named "<this layer>/<inner name>".
+  virtual std::vector<graph::ValueId> bind_inner(const Json& inner,
+                                                 std::vector<graph::ValueId> inputs,
+                                                 std::vector<StoredWeight> weights) = 0;
+  // Marks stored_weights()[index] as used (for weights handed to bind_inner).
+  void mark_weight_used(size_t index) const;
+
+  // -- Keras masks (Masking, Embedding(mask_zero=True)): a (batch, time) tensor of 0/1 carried
+  // beside a value. By default a layer passes the mask of its first input on to each output
+  // whose first two dims match that input's (what Keras's supports_masking layers do); a binder
+  // that consumes or makes masks says so with set_output_mask() or drop_output_masks().
+  virtual std::optional<graph::ValueId> input_mask(size_t i) const = 0;
+  virtual void set_output_mask(size_t output, graph::ValueId mask) = 0;
+  virtual void drop_output_masks() = 0;
+
   [[noreturn]] void fail(ErrorCode code, const std::string& what) const;
 
  protected:

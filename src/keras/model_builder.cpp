@@ -159,17 +159,59 @@ std::string declared_dtype(const Json& layer_config) {
   return "float32";
 }
 
+class Builder;
+
+// Masks carried beside values (see LayerContext::input_mask).
+using MaskMap = std::map<graph::ValueId, graph::ValueId>;
+
 class BinderContext final : public LayerContext {
  public:
-  BinderContext(graph::Graph& graph, const Json& layer, const Dialect& dialect,
-                std::vector<graph::ValueId> inputs, std::vector<StoredWeight> weights)
-      : graph_(graph),
+  BinderContext(Builder& builder, graph::Graph& graph, MaskMap& masks, const Json& layer,
+                const Dialect& dialect, std::vector<graph::ValueId> inputs,
+                std::vector<StoredWeight> weights, std::string node_prefix)
+      : builder_(builder),
+        graph_(graph),
+        masks_(masks),
         config_(member_or_null(layer, "config")),
         dialect_(dialect),
         name_(layer_name_of(layer)),
         class_name_(class_name_of(layer)),
+        node_prefix_(node_prefix.empty() ? name_ : node_prefix + "/" + name_),
         inputs_(std::move(inputs)),
         weights_(std::move(weights)) {}
+
+  std::vector<graph::ValueId> bind_inner(const Json& inner, std::vector<graph::ValueId> inputs,
+                                         std::vector<StoredWeight> weights) override;
+
+  std::optional<graph::ValueId> input_mask(size_t i) const override {
+    auto it = masks_.find(inputs_.at(i));
+    if (it == masks_.end()) return std::nullopt;
+    return it->second;
+  }
+  void set_output_mask(size_t output, graph::ValueId mask) override {
+    explicit_masks_ = true;
+    pending_masks_.emplace_back(output, mask);
+  }
+  void drop_output_masks() override { explicit_masks_ = true; }
+
+  // Records the masks of this call's outputs: the binder's own, or Keras's default propagation.
+  void finish_masks(const std::vector<graph::ValueId>& outputs) {
+    if (explicit_masks_) {
+      for (const auto& [index, mask] : pending_masks_) {
+        if (index >= outputs.size()) fail(ErrorCode::Internal, "mask for a missing output");
+        masks_[outputs[index]] = mask;
+      }
+      return;
+    }
+    if (inputs_.empty()) return;
+    auto mask = input_mask(0);
+    if (!mask) return;
+    const Shape& in = shape_of(inputs_[0]);
+    for (graph::ValueId out : outputs) {
+      const Shape& o = shape_of(out);
+      if (o.size() >= 2 && in.size() >= 2 && o[1] == in[1]) masks_[out] = *mask;
+    }
+  }
 
   const std::string& name() const override { return name_; }
   const std::string& class_name() const override { return class_name_; }
@@ -186,7 +228,8 @@ class BinderContext final : public LayerContext {
   std::vector<graph::ValueId> add(std::shared_ptr<const ops::Op> op,
                                   std::vector<graph::ValueId> inputs,
                                   std::string_view suffix) override {
-    std::string node_name = suffix.empty() ? name_ : name_ + "/" + std::string(suffix);
+    std::string node_name =
+        suffix.empty() ? node_prefix_ : node_prefix_ + "/" + std::string(suffix);
     return graph_.add_node(std::move(node_name), class_name_, std::move(op), std::move(inputs));
   }
 
@@ -202,11 +245,16 @@ class BinderContext final : public LayerContext {
   }
 
  private:
+  Builder& builder_;
   graph::Graph& graph_;
+  MaskMap& masks_;
   const Json& config_;
   const Dialect& dialect_;
   std::string name_;
   std::string class_name_;
+  std::string node_prefix_;
+  bool explicit_masks_ = false;
+  std::vector<std::pair<size_t, graph::ValueId>> pending_masks_;
   std::vector<graph::ValueId> inputs_;
   std::vector<StoredWeight> weights_;
   std::vector<graph::ValueId> outputs_;
@@ -548,16 +596,13 @@ class Builder {
                     file_name_ + ": unsupported layer '" + name + "' (" + cls + ")");
       }
       std::vector<StoredWeight> weights = weights_.weights_for(path, leaves, dialect_);
-      BinderContext ctx(*graph_, layer, dialect_, std::move(inputs), std::move(weights));
       try {
-        bind(ctx);
-        ctx.expect_all_weights_used();
+        outputs = bind_layer(bind, layer, std::move(inputs), std::move(weights), "");
       } catch (const Error& e) {
         std::string what = e.what();
         if (what.rfind(file_name_, 0) == 0) throw;
         throw Error(e.code(), file_name_ + ": " + what);
       }
-      outputs = ctx.take_outputs();
     }
     if (prefix.names.empty() && first_call) {
       LayerSummary s;
@@ -577,6 +622,34 @@ class Builder {
     return outputs;
   }
 
+  // Runs one binder; shared by top-level calls and wrappers' inner layers.
+  std::vector<graph::ValueId> bind_layer(BindFn bind, const Json& layer,
+                                         std::vector<graph::ValueId> inputs,
+                                         std::vector<StoredWeight> weights,
+                                         const std::string& node_prefix) {
+    BinderContext ctx(*this, *graph_, masks_, layer, dialect_, std::move(inputs),
+                      std::move(weights), node_prefix);
+    bind(ctx);
+    ctx.expect_all_weights_used();
+    std::vector<graph::ValueId> outputs = ctx.take_outputs();
+    ctx.finish_masks(outputs);
+    return outputs;
+  }
+
+ public:
+  std::vector<graph::ValueId> bind_inner_layer(const Json& inner, std::vector<graph::ValueId> inputs,
+                                               std::vector<StoredWeight> weights,
+                                               const std::string& node_prefix) {
+    std::string cls = class_name_of(inner);
+    BindFn bind = find_binder(cls);
+    if (bind == nullptr) {
+      throw Error(ErrorCode::Unsupported, "layer '" + node_prefix + "/" + layer_name_of(inner) +
+                                              "': unsupported inner layer class " + cls);
+    }
+    return bind_layer(bind, inner, std::move(inputs), std::move(weights), node_prefix);
+  }
+
+ private:
   void check_all_weights_bound(const std::vector<LayerSummary>& layers) {
     std::set<std::string> known;
     for (const LayerSummary& s : layers) known.insert(s.name);
@@ -596,7 +669,14 @@ class Builder {
   const std::string& file_name_;
   graph::Graph* graph_ = nullptr;
   std::vector<LayerSummary>* summaries_ = nullptr;
+  MaskMap masks_;
 };
+
+std::vector<graph::ValueId> BinderContext::bind_inner(const Json& inner,
+                                                      std::vector<graph::ValueId> inputs,
+                                                      std::vector<StoredWeight> weights) {
+  return builder_.bind_inner_layer(inner, std::move(inputs), std::move(weights), node_prefix_);
+}
 
 }  // namespace
 

@@ -27,5 +27,6 @@ std::span<const LayerEntry> pooling_layers();        // pooling.cpp
 std::span<const LayerEntry> normalization_layers();  // normalization.cpp
 std::span<const LayerEntry> merge_layers();          // merge.cpp: Add, Concatenate, Dot, ...
 std::span<const LayerEntry> image_layers();          // image.cpp: padding, cropping, resizing
+std::span<const LayerEntry> recurrent_layers();      // recurrent.cpp: LSTM, GRU, wrappers, ...
 
 }  // namespace kerasrt::keras
