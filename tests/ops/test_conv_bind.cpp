@@ -3,68 +3,79 @@
 // kernels, Theano flip, transposed-conv order), the nodes created, and the errors.
 #include <gtest/gtest.h>
 
-#include "keras/registry.h"
+#include "keras/model_builder.h"
+#include "keras/weight_source.h"
 #include "ops/conv.h"
 #include "ops/pooling.h"
 
 namespace kerasrt::keras {
 namespace {
 
-class FakeContext final : public LayerContext {
+// Weights by layer name, as a file would store them.
+class FakeWeights final : public WeightSource {
+ public:
+  explicit FakeWeights(std::vector<StoredWeight> w) : weights_(std::move(w)) {}
+  std::vector<StoredWeight> weights_for(const LayerPath& path, const std::vector<std::string>&,
+                                        const Dialect&) const override {
+    return path.names.back() == "layer" ? weights_ : std::vector<StoredWeight>{};
+  }
+  std::vector<std::string> weighted_layer_names() const override {
+    return weights_.empty() ? std::vector<std::string>{} : std::vector<std::string>{"layer"};
+  }
+
+ private:
+  std::vector<StoredWeight> weights_;
+};
+
+// Builds a Sequential model of one layer named "layer" (class `cls`, config members `config`)
+// on an input of shape `input` through the real model builder and registry.
+class FakeContext {
  public:
   FakeContext(std::string cls, const std::string& config, std::vector<Shape> inputs,
               std::vector<StoredWeight> weights, Dialect dialect = {})
-      : cls_(std::move(cls)),
-        config_(Json::parse(config, "test")),
-        dialect_(std::move(dialect)),
-        weights_(std::move(weights)) {
-    for (size_t i = 0; i < inputs.size(); ++i) {
-      inputs_.push_back(graph_.add_input("in" + std::to_string(i), inputs[i]));
+      : weights_(std::move(weights)) {
+    std::string shape = "[";
+    for (size_t i = 0; i < inputs.at(0).size(); ++i) {
+      int64_t d = inputs[0][i];
+      shape += (i ? ", " : "") + (d < 0 ? std::string("null") : std::to_string(d));
     }
+    shape += "]";
+    std::string layer_cfg = R"({"name": "layer")";
+    const size_t brace = config.find('{');
+    std::string members = config.substr(brace + 1);
+    layer_cfg += members.find_first_not_of(" \n}") == std::string::npos ? "}" : ", " + members;
+    text_ = R"({"class_name": "Sequential", "config": {"name": "m", "layers": [)"
+            R"({"class_name": "InputLayer", "config": {"name": "in", "dtype": "float32", )"
+            R"("batch_input_shape": )" +
+            shape + R"(}}, {"class_name": ")" + cls + R"(", "config": )" + layer_cfg + "}]}}";
+    dialect_ = std::move(dialect);
   }
-
-  const std::string& name() const override { return name_; }
-  const std::string& class_name() const override { return cls_; }
-  const Json& config() const override { return config_; }
-  const Dialect& dialect() const override { return dialect_; }
-  size_t num_inputs() const override { return inputs_.size(); }
-  graph::ValueId input(size_t i) const override { return inputs_.at(i); }
-  const Shape& input_shape(size_t i) const override { return shape_of(inputs_.at(i)); }
-  std::span<const StoredWeight> stored_weights() const override { return weights_; }
-  std::vector<graph::ValueId> add(std::shared_ptr<const ops::Op> op, std::vector<graph::ValueId> in,
-                                  std::string_view suffix) override {
-    std::string n = name_;
-    if (!suffix.empty()) n.append("/").append(suffix);
-    return graph_.add_node(n, cls_, std::move(op), std::move(in));
-  }
-  const Shape& shape_of(graph::ValueId v) const override {
-    return graph_.values.at(static_cast<size_t>(v)).shape;
-  }
-  void set_outputs(std::vector<graph::ValueId> outputs) override { outputs_ = std::move(outputs); }
 
   void bind() {
-    BindFn fn = find_binder(cls_);
-    ASSERT_NE(fn, nullptr) << cls_;
-    fn(*this);
+    model_ = build_model(Json::parse(text_, "test"), weights_, dialect_, "test.h5");
+    nodes_.clear();
+    for (const graph::Node& n : model_.graph.nodes) {
+      if (n.name.rfind("layer", 0) == 0) nodes_.push_back(&n);
+    }
   }
-  const graph::Graph& graph() const { return graph_; }
-  const std::vector<graph::ValueId>& outputs() const { return outputs_; }
+  const std::vector<const graph::Node*>& nodes() const { return nodes_; }
+  // The builder leaves the batch unknown whatever the InputLayer says.
+  Shape output_shape() const {
+    return model_.graph.values.at(static_cast<size_t>(model_.graph.outputs.at(0))).shape;
+  }
   template <class T>
   const T& op(size_t node) const {
-    const T* p = dynamic_cast<const T*>(graph_.nodes.at(node).op.get());
+    const T* p = dynamic_cast<const T*>(nodes_.at(node)->op.get());
     if (p == nullptr) throw std::runtime_error("unexpected op kind");
     return *p;
   }
 
  private:
-  std::string name_ = "layer";
-  std::string cls_;
-  Json config_;
+  std::string text_;
+  FakeWeights weights_;
   Dialect dialect_;
-  std::vector<StoredWeight> weights_;
-  graph::Graph graph_;
-  std::vector<graph::ValueId> inputs_;
-  std::vector<graph::ValueId> outputs_;
+  BuiltModel model_;
+  std::vector<const graph::Node*> nodes_;
 };
 
 // A stored weight whose values are 0, 1, 2, ... (so re-layouts can be checked element-wise).
@@ -100,14 +111,14 @@ TEST(ConvBind, Conv2DKeras2) {
       {{kUnknownDim, 9, 8, 4}},
       {iota_weight("c/kernel:0", "kernel", {3, 2, 2, 6}), iota_weight("c/bias:0", "bias", {6})});
   ctx.bind();
-  ASSERT_EQ(ctx.graph().nodes.size(), 1u);
+  ASSERT_EQ(ctx.nodes().size(), 1u);
   const auto& op = ctx.op<ops::ConvOp>(0);
   EXPECT_EQ(op.kind(), "Conv2D");
   EXPECT_EQ(op.attrs().kernel_size, (std::vector<int64_t>{3, 2}));
   EXPECT_EQ(op.attrs().strides, (std::vector<int64_t>{2, 1}));
   EXPECT_EQ(op.attrs().padding, ops::ConvPadding::Same);
   EXPECT_EQ(op.attrs().groups, 2);
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{kUnknownDim, 5, 8, 6}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 5, 8, 6}));
   EXPECT_EQ(op.bias().shape(), (Shape{6}));
 }
 
@@ -119,7 +130,7 @@ TEST(ConvBind, Conv1DCausalKeras3AndErrors) {
   ctx.bind();
   EXPECT_EQ(ctx.op<ops::ConvOp>(0).attrs().padding, ops::ConvPadding::Causal);
   EXPECT_TRUE(ctx.op<ops::ConvOp>(0).bias().empty());
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{1, 10, 2}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 10, 2}));
 
   // Wrong kernel shape: the message names the weight and both shapes.
   FakeContext bad("Conv1D", cfg, {{1, 10, 3}}, {iota_weight("kernel", "kernel", {3, 2, 3})});
@@ -158,7 +169,7 @@ TEST(ConvBind, Keras1Convolution2DTheanoOrdering) {
           EXPECT_EQ(op.kernel().data()[((r * 2 + c) * 3 + i) * 4 + f],
                     static_cast<float>(((f * 3 + i) * 3 + r) * 2 + c));
         }
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{kUnknownDim, 4, 8, 8}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 4, 8, 8}));
 }
 
 TEST(ConvBind, TheanoFlip) {
@@ -200,7 +211,7 @@ TEST(ConvBind, Keras1Convolution1DLayouts) {
   const Tensor& k = b.op<ops::ConvOp>(0).kernel();
   ASSERT_EQ(k.shape(), (Shape{3, 4, 2}));
   EXPECT_EQ(k.data()[(1 * 4 + 2) * 2 + 1], static_cast<float>((1 * 4 + 2) * 3 + 1));  // W[1][2][1]
-  EXPECT_EQ(b.shape_of(b.outputs().at(0)), (Shape{1, 5, 2}));
+  EXPECT_EQ(b.output_shape(), (Shape{kUnknownDim, 5, 2}));
 }
 
 TEST(ConvBind, AtrousConvolution2D) {
@@ -212,7 +223,7 @@ TEST(ConvBind, AtrousConvolution2D) {
                   {iota_weight("W:0", "W", {3, 3, 1, 2}), iota_weight("b:0", "b", {2})}, k1);
   ctx.bind();
   EXPECT_EQ(ctx.op<ops::ConvOp>(0).attrs().dilation, (std::vector<int64_t>{2, 2}));
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{1, 5, 5, 2}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 5, 5, 2}));
 }
 
 TEST(ConvBind, Depthwise) {
@@ -228,14 +239,14 @@ TEST(ConvBind, Depthwise) {
     EXPECT_EQ(op.attrs().groups, 3);
     EXPECT_EQ(op.attrs().filters, 6);
     EXPECT_EQ(op.kernel().shape(), (Shape{3, 3, 1, 6}));
-    EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{2, 3, 3, 6}));
+    EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 3, 3, 6}));
   }
   FakeContext d1("DepthwiseConv1D",
                  R"({"kernel_size": 3, "padding": "same", "depth_multiplier": 1,
                      "use_bias": false})",
                  {{2, 7, 5}}, {iota_weight("k", "kernel", {3, 5, 1})});
   d1.bind();
-  EXPECT_EQ(d1.shape_of(d1.outputs().at(0)), (Shape{2, 7, 5}));
+  EXPECT_EQ(d1.output_shape(), (Shape{kUnknownDim, 7, 5}));
 }
 
 TEST(ConvBind, SeparableTwoNodes) {
@@ -248,12 +259,12 @@ TEST(ConvBind, SeparableTwoNodes) {
       {iota_weight("dk", "depthwise_kernel", {3, 3, 3, 2}),
        iota_weight("pk", "pointwise_kernel", {1, 1, 6, 5}), iota_weight("b", "bias", {5})});
   ctx.bind();
-  ASSERT_EQ(ctx.graph().nodes.size(), 2u);
-  EXPECT_EQ(ctx.graph().nodes[0].name, "layer/depthwise");
+  ASSERT_EQ(ctx.nodes().size(), 2u);
+  EXPECT_EQ(ctx.nodes()[0]->name, "layer/depthwise");
   EXPECT_EQ(ctx.op<ops::ConvOp>(0).attrs().groups, 3);
   EXPECT_TRUE(ctx.op<ops::ConvOp>(0).bias().empty());
   EXPECT_EQ(ctx.op<ops::ConvOp>(1).kernel().shape(), (Shape{1, 1, 6, 5}));
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{1, 5, 6, 6}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 5, 6, 6}));
 }
 
 TEST(ConvBind, Transpose) {
@@ -265,7 +276,7 @@ TEST(ConvBind, Transpose) {
                   {iota_weight("k", "kernel", {3, 3, 4, 3}), iota_weight("b", "bias", {4})});
   ctx.bind();
   EXPECT_TRUE(ctx.op<ops::ConvOp>(0).attrs().transpose);
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{kUnknownDim, 12, 13, 4}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 12, 13, 4}));
   // The conv-order kernel (k, k, in, out) is rejected: trap 9.
   FakeContext bad("Conv3DTranspose",
                   R"({"filters": 4, "kernel_size": 2, "strides": 2, "padding": "same"})",
@@ -285,7 +296,7 @@ TEST(ConvBind, Keras1Deconvolution2D) {
                   {iota_weight("W:0", "W", {3, 3, 3, 2}), iota_weight("b:0", "b", {2})}, k1);
   ctx.bind();
   const auto& op = ctx.op<ops::ConvOp>(0);
-  EXPECT_EQ(ctx.shape_of(ctx.outputs().at(0)), (Shape{1, 9, 10, 2}));
+  EXPECT_EQ(ctx.output_shape(), (Shape{kUnknownDim, 9, 10, 2}));
   ASSERT_EQ(op.kernel().shape(), (Shape{3, 3, 2, 3}));
   EXPECT_EQ(op.kernel().data()[1], 2.0f);  // kernel[0][0][0][1] = W[0][0][1][0]
 }
@@ -296,7 +307,7 @@ TEST(PoolBind, Configs) {
                 {{1, 10, 4}}, {}, k1);
   a.bind();
   EXPECT_EQ(a.op<ops::PoolOp>(0).attrs().strides, (std::vector<int64_t>{3}));
-  EXPECT_EQ(a.shape_of(a.outputs().at(0)), (Shape{1, 3, 4}));
+  EXPECT_EQ(a.output_shape(), (Shape{kUnknownDim, 3, 4}));
 
   FakeContext b("AveragePooling2D",
                 R"({"pool_size": [2, 2], "strides": null, "padding": "same",
@@ -304,21 +315,21 @@ TEST(PoolBind, Configs) {
                 {{1, 3, 5, 5}}, {});
   b.bind();
   EXPECT_EQ(b.op<ops::PoolOp>(0).attrs().mode, ops::PoolMode::Average);
-  EXPECT_EQ(b.shape_of(b.outputs().at(0)), (Shape{1, 3, 3, 3}));
+  EXPECT_EQ(b.output_shape(), (Shape{kUnknownDim, 3, 3, 3}));
 
   FakeContext c("MaxPooling3D", R"({"pool_size": 2, "strides": [1, 2, 2], "padding": "valid"})",
                 {{1, 4, 4, 4, 2}}, {});
   c.bind();
-  EXPECT_EQ(c.shape_of(c.outputs().at(0)), (Shape{1, 3, 2, 2, 2}));
+  EXPECT_EQ(c.output_shape(), (Shape{kUnknownDim, 3, 2, 2, 2}));
 
   FakeContext d("GlobalAveragePooling2D", R"({"data_format": "channels_first", "keepdims": true})",
                 {{kUnknownDim, 3, 5, 5}}, {});
   d.bind();
-  EXPECT_EQ(d.shape_of(d.outputs().at(0)), (Shape{kUnknownDim, 3, 1, 1}));
+  EXPECT_EQ(d.output_shape(), (Shape{kUnknownDim, 3, 1, 1}));
 
   FakeContext e("GlobalMaxPooling1D", R"({})", {{2, kUnknownDim, 7}}, {});
   e.bind();
-  EXPECT_EQ(e.shape_of(e.outputs().at(0)), (Shape{2, 7}));
+  EXPECT_EQ(e.output_shape(), (Shape{kUnknownDim, 7}));
 
   FakeContext f("MaxPooling2D", R"({"pool_size": [2, 2], "padding": "full"})", {{1, 4, 4, 1}}, {});
   EXPECT_NE(error_of(f).find("full"), std::string::npos);
