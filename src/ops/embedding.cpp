@@ -86,6 +86,37 @@ std::unique_ptr<Kernel> EmbeddingOp::prepare(std::span<const Shape> inputs, std:
   return std::make_unique<EmbeddingKernel>(table_, attrs_, n);
 }
 
+namespace {
+
+class NonZeroMaskKernel final : public Kernel {
+ public:
+  explicit NonZeroMaskKernel(int64_t n) : n_(n) {}
+  void run(const RunContext&, std::span<const float* const> inputs,
+           std::span<float* const> outputs) const override {
+    for (int64_t i = 0; i < n_; ++i) outputs[0][i] = inputs[0][i] != 0.0f ? 1.0f : 0.0f;
+  }
+
+ private:
+  int64_t n_;
+};
+
+}  // namespace
+
+std::vector<Shape> NonZeroMaskOp::infer_shapes(std::span<const Shape> inputs) const {
+  if (inputs.size() != 1) {
+    throw Error(ErrorCode::InvalidModel,
+                "EmbeddingMask: expected 1 input, got " + std::to_string(inputs.size()));
+  }
+  return {inputs[0]};
+}
+
+std::unique_ptr<Kernel> NonZeroMaskOp::prepare(std::span<const Shape> inputs,
+                                               std::span<const Shape>,
+                                               const PrepareContext&) const {
+  infer_shapes(inputs);
+  return std::make_unique<NonZeroMaskKernel>(shape_numel(inputs[0]));
+}
+
 namespace reference {
 
 void embedding(const Tensor& table, const EmbeddingAttrs& attrs, std::span<const float> x,

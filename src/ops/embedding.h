@@ -39,6 +39,16 @@ class EmbeddingOp final : public Op {
   EmbeddingAttrs attrs_;
 };
 
+// Embedding(mask_zero=True)'s mask: 1 where the input is not 0, else 0 (Keras compute_mask:
+// ops.not_equal(inputs, 0) on the raw input).
+class NonZeroMaskOp final : public Op {
+ public:
+  std::string kind() const override { return "EmbeddingMask"; }
+  std::vector<Shape> infer_shapes(std::span<const Shape> inputs) const override;
+  std::unique_ptr<Kernel> prepare(std::span<const Shape> inputs, std::span<const Shape> outputs,
+                                  const PrepareContext& ctx) const override;
+};
+
 // The row an index value selects, or -1 for a zero vector (rules above).
 int64_t embedding_row(float value, int64_t input_dim, bool wrap_negative);
 

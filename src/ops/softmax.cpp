@@ -153,7 +153,180 @@ std::unique_ptr<Kernel> SoftmaxOp::prepare(std::span<const Shape> inputs, std::s
   return std::make_unique<LoopSoftmaxKernel>(attrs_.log, in, axes);
 }
 
+// ---------------------------------------------------------------------------------------------
+// glu, crelu, sparsemax
+
+namespace {
+
+struct AxisGeometry {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+
+AxisGeometry axis_geometry(const Shape& in, int axis) {
+  AxisGeometry g;
+  for (int d = 0; d < static_cast<int>(in.size()); ++d) {
+    int64_t v = in[static_cast<size_t>(d)];
+    if (d < axis) {
+      g.outer *= v;
+    } else if (d == axis) {
+      g.n = v;
+    } else {
+      g.inner *= v;
+    }
+  }
+  return g;
+}
+
+// One line along the axis: x[i * stride], i < n; y likewise with the output's own length.
+// `work` holds 2 * n floats (sparsemax's sorted values and cumsum).
+void axis_line(AxisFnKind kind, const float* x, float* y, int64_t n, int64_t stride, float* work) {
+  switch (kind) {
+    case AxisFnKind::Glu: {
+      const int64_t h = n / 2;
+      for (int64_t i = 0; i < h; ++i) {
+        float b = x[(i + h) * stride];
+        y[i * stride] = x[i * stride] * (1.0f / (1.0f + std::exp(-b)));
+      }
+      return;
+    }
+    case AxisFnKind::Crelu:
+      for (int64_t i = 0; i < n; ++i) {
+        float v = x[i * stride];
+        y[i * stride] = std::max(v, 0.0f);
+        y[(i + n) * stride] = std::max(-v, 0.0f);
+      }
+      return;
+    case AxisFnKind::Sparsemax: {
+      float* sorted = work;
+      float* cum = work + n;
+      for (int64_t i = 0; i < n; ++i) sorted[i] = x[i * stride];
+      std::sort(sorted, sorted + n, [](float a, float b) { return a > b; });
+      float acc = 0, k = 0, cum_support = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        acc += sorted[i];
+        cum[i] = acc;
+        if (sorted[i] - (cum[i] - 1.0f) / static_cast<float>(i + 1) > 0) {
+          k += 1;
+          cum_support += cum[i];
+        }
+      }
+      const float tau = (cum_support - 1.0f) / k;
+      for (int64_t i = 0; i < n; ++i) y[i * stride] = std::max(x[i * stride] - tau, 0.0f);
+      return;
+    }
+  }
+}
+
+class AxisFnKernel final : public Kernel {
+ public:
+  AxisFnKernel(AxisFnKind kind, AxisGeometry g) : kind_(kind), g_(g) {}
+  size_t scratch_bytes() const override {
+    return kind_ == AxisFnKind::Sparsemax ? static_cast<size_t>(2 * g_.n) * sizeof(float) : 0;
+  }
+  void run(const RunContext& ctx, std::span<const float* const> inputs,
+           std::span<float* const> outputs) const override {
+    const int64_t out_n = kind_ == AxisFnKind::Glu     ? g_.n / 2
+                          : kind_ == AxisFnKind::Crelu ? 2 * g_.n
+                                                       : g_.n;
+    float* work = reinterpret_cast<float*>(ctx.scratch);
+    for (int64_t o = 0; o < g_.outer; ++o) {
+      for (int64_t i = 0; i < g_.inner; ++i) {
+        axis_line(kind_, inputs[0] + o * g_.n * g_.inner + i, outputs[0] + o * out_n * g_.inner + i,
+                  g_.n, g_.inner, work);
+      }
+    }
+  }
+
+ private:
+  AxisFnKind kind_;
+  AxisGeometry g_;
+};
+
+}  // namespace
+
+std::string AxisFnOp::kind() const {
+  switch (attrs_.kind) {
+    case AxisFnKind::Glu:
+      return "Activation(glu)";
+    case AxisFnKind::Crelu:
+      return "Activation(crelu)";
+    case AxisFnKind::Sparsemax:
+      return "Activation(sparsemax)";
+  }
+  return "Activation";
+}
+
+std::vector<Shape> AxisFnOp::infer_shapes(std::span<const Shape> inputs) const {
+  if (inputs.size() != 1) {
+    throw Error(ErrorCode::InvalidModel,
+                kind() + ": expected 1 input, got " + std::to_string(inputs.size()));
+  }
+  Shape out = inputs[0];
+  auto a = static_cast<size_t>(normalize_axis(attrs_.axis, out.size(), kind()));
+  if (attrs_.kind == AxisFnKind::Glu && out[a] >= 0) {
+    if (out[a] % 2 != 0) {
+      throw Error(ErrorCode::InvalidModel, kind() + ": axis " + std::to_string(attrs_.axis) +
+                                               " of " + shape_to_string(out) + " is odd");
+    }
+    out[a] /= 2;
+  } else if (attrs_.kind == AxisFnKind::Crelu && out[a] >= 0) {
+    out[a] *= 2;
+  }
+  return {out};
+}
+
+std::unique_ptr<Kernel> AxisFnOp::prepare(std::span<const Shape> inputs, std::span<const Shape>,
+                                          const PrepareContext&) const {
+  Shape out = infer_shapes(inputs)[0];
+  if (shape_numel(inputs[0]) == 0) return std::make_unique<NoopKernel>();
+  int a = normalize_axis(attrs_.axis, out.size(), kind());
+  return std::make_unique<AxisFnKernel>(attrs_.kind, axis_geometry(inputs[0], a));
+}
+
 namespace reference {
+
+void axis_fn(const AxisFnAttrs& attrs, const Shape& in, std::span<const float> x,
+             std::span<float> y) {
+  AxisGeometry g = axis_geometry(in, normalize_axis(attrs.axis, in.size(), "axis_fn"));
+  const int64_t out_n = attrs.kind == AxisFnKind::Glu     ? g.n / 2
+                        : attrs.kind == AxisFnKind::Crelu ? 2 * g.n
+                                                          : g.n;
+  for (int64_t o = 0; o < g.outer; ++o) {
+    for (int64_t i = 0; i < g.inner; ++i) {
+      std::vector<double> v(static_cast<size_t>(g.n));
+      for (int64_t j = 0; j < g.n; ++j)
+        v[static_cast<size_t>(j)] = x[static_cast<size_t>((o * g.n + j) * g.inner + i)];
+      auto out = [&](int64_t j) -> float& {
+        return y[static_cast<size_t>((o * out_n + j) * g.inner + i)];
+      };
+      if (attrs.kind == AxisFnKind::Glu) {
+        for (int64_t j = 0; j < out_n; ++j) {
+          out(j) = static_cast<float>(v[static_cast<size_t>(j)] /
+                                      (1 + std::exp(-v[static_cast<size_t>(j + out_n)])));
+        }
+      } else if (attrs.kind == AxisFnKind::Crelu) {
+        for (int64_t j = 0; j < g.n; ++j) {
+          out(j) = static_cast<float>(std::max(v[static_cast<size_t>(j)], 0.0));
+          out(j + g.n) = static_cast<float>(std::max(-v[static_cast<size_t>(j)], 0.0));
+        }
+      } else {
+        std::vector<double> s = v;
+        std::sort(s.begin(), s.end(), std::greater<>());
+        double c = 0, k = 0, cs = 0;
+        for (size_t j = 0; j < s.size(); ++j) {
+          c += s[j];
+          if (s[j] - (c - 1) / static_cast<double>(j + 1) > 0) {
+            k += 1;
+            cs += c;
+          }
+        }
+        double tau = (cs - 1) / k;
+        for (int64_t j = 0; j < g.n; ++j)
+          out(j) = static_cast<float>(std::max(v[static_cast<size_t>(j)] - tau, 0.0));
+      }
+    }
+  }
+}
 
 void softmax(const SoftmaxAttrs& attrs, const Shape& in, std::span<const float> x,
              std::span<float> y) {

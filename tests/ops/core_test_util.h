@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -148,6 +149,14 @@ class FakeLayerContext final : public keras::LayerContext {
     return g_.values.at(static_cast<size_t>(v)).shape;
   }
   void set_outputs(std::vector<graph::ValueId> outputs) override { outputs_ = std::move(outputs); }
+  std::vector<graph::ValueId> bind_inner(const keras::Json&, std::vector<graph::ValueId>,
+                                         std::vector<keras::StoredWeight>) override {
+    throw Error(ErrorCode::Unsupported, "FakeLayerContext: no inner layers");
+  }
+  std::optional<graph::ValueId> input_mask(size_t) const override { return std::nullopt; }
+  void set_output_mask(size_t output, graph::ValueId mask) override { masks_[output] = mask; }
+  void drop_output_masks() override { masks_.clear(); }
+  const std::map<size_t, graph::ValueId>& output_masks() const { return masks_; }
   const std::vector<graph::ValueId>& outputs() const { return outputs_; }
 
  private:
@@ -158,6 +167,7 @@ class FakeLayerContext final : public keras::LayerContext {
   std::vector<graph::ValueId> inputs_;
   std::vector<keras::StoredWeight> weights_;
   std::vector<graph::ValueId> outputs_;
+  std::map<size_t, graph::ValueId> masks_;
 };
 
 // Runs a graph with concrete input shapes (values given per graph input) and returns the
@@ -199,6 +209,7 @@ inline std::vector<std::vector<float>> run_graph(const graph::Graph& g,
 struct BoundLayer {
   graph::Graph g;
   std::vector<graph::ValueId> outputs;
+  std::map<size_t, graph::ValueId> masks;
   size_t nodes = 0;
 };
 
@@ -216,6 +227,7 @@ inline std::unique_ptr<BoundLayer> bind_layer(const std::string& class_name,
   if (fn == nullptr) throw Error(ErrorCode::Unsupported, "no binder for " + class_name);
   fn(ctx);
   b->outputs = ctx.outputs();
+  b->masks = ctx.output_masks();
   b->nodes = b->g.nodes.size();
   return b;
 }

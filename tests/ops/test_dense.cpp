@@ -198,6 +198,10 @@ TEST(EmbeddingBinder, Keras2And3) {
     std::vector<float> want(24);
     reference::embedding(table, {major >= 3}, x, want);
     EXPECT_TRUE(near(got, want)) << "keras " << major;
+    // mask_zero: a (batch, time) mask of x != 0.
+    ASSERT_EQ(bound->masks.size(), 1u);
+    auto mask = run_graph(bound->g, {{1, 6}}, {x}, {bound->masks.at(0)})[0];
+    EXPECT_TRUE(near(mask, {0, 1, 1, 1, 1, 1}));
   }
 }
 

@@ -218,6 +218,23 @@ TEST(Softmax, LargeLogitsAreStable) {
   EXPECT_TRUE(near(run_op(SoftmaxOp(a), {{2, 3}}, {x})[0], want));
 }
 
+TEST(AxisFn, GluCreluSparsemaxMatchReference) {
+  for (AxisFnKind k : {AxisFnKind::Glu, AxisFnKind::Crelu, AxisFnKind::Sparsemax}) {
+    for (const Shape& s : std::vector<Shape>{{1, 2}, {3, 10}, {2, 4, 6}}) {
+      for (int64_t axis : {-1, 1}) {
+        AxisFnAttrs a{k, axis};
+        AxisFnOp op(a);
+        std::vector<float> x = random_values(static_cast<size_t>(shape_numel(s)), 17, -3, 3);
+        std::vector<Shape> out_shapes;
+        auto got = run_op(op, {s}, {x}, &out_shapes);
+        std::vector<float> want(static_cast<size_t>(shape_numel(out_shapes[0])));
+        reference::axis_fn(a, s, x, want);
+        EXPECT_TRUE(near(got[0], want)) << static_cast<int>(k) << " " << str(s) << " axis " << axis;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Binders
 

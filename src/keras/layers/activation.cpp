@@ -198,6 +198,14 @@ std::shared_ptr<const ops::Op> make_activation_op(const std::string& name, const
   if (name == "squareplus") return unary(UnaryKind::Squareplus, 4.0f);
   if (name == "sparse_plus") return unary(UnaryKind::SparsePlus);
   if (name == "sparse_sigmoid") return unary(UnaryKind::SparseSigmoid);
+  if (name == "glu")
+    return std::make_shared<ops::AxisFnOp>(ops::AxisFnAttrs{ops::AxisFnKind::Glu, -1});
+  if (name == "crelu") {
+    return std::make_shared<ops::AxisFnOp>(ops::AxisFnAttrs{ops::AxisFnKind::Crelu, -1});
+  }
+  if (name == "sparsemax") {
+    return std::make_shared<ops::AxisFnOp>(ops::AxisFnAttrs{ops::AxisFnKind::Sparsemax, -1});
+  }
   // Activation layer objects used as an `activation` value and serialised by class name only
   // (their config omitted): the layer's defaults apply.
   if (name == "ReLU") return relu_op(0, std::nullopt, 0);

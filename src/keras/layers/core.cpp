@@ -73,13 +73,12 @@ void bind_dense(LayerContext& ctx) {
   ctx.set_outputs({ctx.add_activation(y, "activation")});
 }
 
-// Embedding: input_dim, output_dim, embeddings (input_dim, output_dim). mask_zero only affects
-// masking downstream (not implemented yet); it is read so that a malformed value still errors.
+// Embedding: input_dim, output_dim, embeddings (input_dim, output_dim); mask_zero adds the mask.
 void bind_embedding(LayerContext& ctx) {
   ctx.expect_inputs(1, 1);
   const int64_t input_dim = ctx.get_int("input_dim");
   const int64_t output_dim = ctx.get_int("output_dim");
-  (void)ctx.get_bool("mask_zero", false);
+  const bool mask_zero = ctx.get_bool("mask_zero", false);
   reject_quantized(ctx, "embeddings");
   Tensor table = ctx.weight(stored_role(ctx, "embeddings", "W"), {input_dim, output_dim});
   ctx.expect_all_weights_used();
@@ -88,6 +87,19 @@ void bind_embedding(LayerContext& ctx) {
   attrs.wrap_negative = ctx.dialect().major >= 3;
   ctx.set_outputs(
       {ctx.add(std::make_shared<ops::EmbeddingOp>(table, attrs), {ctx.input(0)}).at(0)});
+  // mask_zero: the (batch, time) mask downstream layers (RNNs) consume; Keras compute_mask is
+  // not_equal(inputs, 0).
+  if (mask_zero) {
+    if (ctx.input_shape(0).size() != 2) {
+      ctx.fail(ErrorCode::Unsupported, "mask_zero on an input of rank " +
+                                           std::to_string(ctx.input_shape(0).size()) +
+                                           " (only (batch, time) inputs carry a mask)");
+    }
+    ctx.set_output_mask(
+        0, ctx.add(std::make_shared<ops::NonZeroMaskOp>(), {ctx.input(0)}, "mask").at(0));
+  } else {
+    ctx.drop_output_masks();
+  }
 }
 
 // Flatten: data_format channels_first moves the channels last before flattening

@@ -80,6 +80,7 @@ ops::DotAttrs dot_attrs(const LayerContext& ctx, std::string_view key, bool norm
 void add_dot(LayerContext& ctx, const ops::DotAttrs& attrs) {
   ctx.expect_inputs(2, 2);
   ctx.expect_all_weights_used();
+  ctx.drop_output_masks();  // Dot.compute_mask returns None
   ctx.set_outputs(
       {ctx.add(std::make_shared<ops::DotOp>(attrs), {ctx.input(0), ctx.input(1)}).at(0)});
 }
