@@ -42,11 +42,16 @@ struct LayerInfo {
 struct LoadOptions {
   // Threads for one predict call (oneDNN's OpenMP pool); 0 = one per core.
   int num_threads = 0;
+  // The weights file, when `path` is an architecture JSON (model.to_json() or a .keras
+  // config.json): a legacy save_weights() .h5 or a Keras-v3 .weights.h5.
+  std::string weights_path;
 };
 
 class Model {
  public:
-  // Loads a Keras whole-model .h5 file. Throws kerasrt::Error.
+  // Loads a Keras model: a whole-model .h5 (Keras 1/2/3, tf.keras), a Keras 3 .keras archive, or
+  // an architecture JSON with options.weights_path. The format is told by content. Throws
+  // kerasrt::Error.
   static Model load(const std::string& path, const LoadOptions& options = {});
 
   Model(Model&&) noexcept;

@@ -26,10 +26,10 @@ using Args = std::vector<std::string_view>;
 // kerasrt h5ls FILE [--json] [--max-data-bytes N]
 int h5ls_main(const Args& args);
 
-// kerasrt info MODEL [--json]
+// kerasrt info MODEL [--weights W.h5] [--json]
 int info_main(const Args& args);
 
-// kerasrt predict MODEL -i [NAME=]IN.npy [-i ...] [-o OUTDIR]
+// kerasrt predict MODEL [--weights W.h5] -i [NAME=]IN.npy [-i ...] [-o OUTDIR]
 int predict_main(const Args& args);
 
 }  // namespace kerasrt::cli

@@ -30,10 +30,11 @@ constexpr Command kCommands[] = {
      "list every HDF5 object (path, kind, dtype, shape, attributes; --json adds values and "
      "sha256 of the data)",
      h5ls_main},
-    {"info", "MODEL [--json]",
-     "summarise a Keras model: layers, output shapes, params, inputs, outputs, load time",
+    {"info", "MODEL [--weights W.h5] [--json]",
+     "summarise a Keras model (.h5, .keras, or architecture .json with --weights): layers, "
+     "output shapes, params, inputs, outputs, load time",
      info_main},
-    {"predict", "MODEL -i [NAME=]IN.npy [-i ...] [-o OUTDIR]",
+    {"predict", "MODEL [--weights W.h5] -i [NAME=]IN.npy [-i ...] [-o OUTDIR]",
      "run the model on .npy inputs (model-input order, or by name); with -o write OUTDIR/0.npy, "
      "1.npy, ... one float32 file per output, without -o print them",
      predict_main},

@@ -154,9 +154,14 @@ void make_directory(const std::string& dir) {
 int info_main(const Args& args) {
   std::string path;
   bool json = false;
-  for (std::string_view a : args) {
+  LoadOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
     if (a == "--json") {
       json = true;
+    } else if (a == "--weights") {
+      if (i + 1 >= args.size()) usage_error("--weights needs a file");
+      options.weights_path = args[++i];
     } else if (!a.empty() && a[0] == '-') {
       usage_error("unknown option '" + std::string(a) + "'");
     } else if (path.empty()) {
@@ -167,7 +172,7 @@ int info_main(const Args& args) {
   }
   if (path.empty()) usage_error("no model file given");
   auto start = std::chrono::steady_clock::now();
-  Model model = Model::load(path);
+  Model model = Model::load(path, options);
   double load_ms = ms_since(start);
   if (json) {
     std::fputs(info_json(model).c_str(), stdout);
@@ -181,9 +186,13 @@ int predict_main(const Args& args) {
   std::string path;
   std::string out_dir;
   std::vector<std::pair<std::string, std::string>> inputs;  // (name or "", file)
+  LoadOptions options;
   for (size_t i = 0; i < args.size(); ++i) {
     std::string_view a = args[i];
-    if (a == "-i" || a == "-o") {
+    if (a == "--weights") {
+      if (i + 1 >= args.size()) usage_error("--weights needs a file");
+      options.weights_path = args[++i];
+    } else if (a == "-i" || a == "-o") {
       if (i + 1 >= args.size()) usage_error(std::string(a) + " needs a value");
       std::string value(args[++i]);
       if (a == "-o") {
@@ -207,7 +216,7 @@ int predict_main(const Args& args) {
   if (path.empty()) usage_error("no model file given");
   if (inputs.empty()) usage_error("no input given (-i IN.npy)");
 
-  Model model = Model::load(path);
+  Model model = Model::load(path, options);
   const std::vector<TensorInfo>& wanted = model.inputs();
   std::vector<Array> arrays(wanted.size());
   std::vector<bool> given(wanted.size(), false);

@@ -319,6 +319,13 @@ class Builder {
     const Json& cfg = model_config_of(model);
     const Json& layers = class_name_of(model) == "Sequential" ? sequential_layers(cfg)
                                                               : member_or_null(cfg, "layers");
+    if (!is_model_class(class_name_of(model))) {
+      throw Error(ErrorCode::Unsupported,
+                  file_name_ + ": the model is a subclassed Keras model (class '" +
+                      class_name_of(model) +
+                      "'): its forward pass is Python code, which kerasrt never runs; rebuild it "
+                      "as a Functional or Sequential model to export it");
+    }
     if (!layers.is_array()) {
       throw Error(ErrorCode::InvalidModel, file_name_ + ": model '" + layer_name_of(model) +
                                                "' (" + class_name_of(model) +

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "hdf5/hdf5.h"
+#include "keras/json.h"
 #include "keras/layer_context.h"
 
 namespace kerasrt::keras {
@@ -34,6 +35,11 @@ class WeightSource {
 // `group` is /model_weights (whole-model file) or / (legacy weights-only file).
 std::unique_ptr<WeightSource> make_legacy_h5_weights(const hdf5::Group& group,
                                                      const std::string& file_name);
+
+// `root` is the root of a Keras-v3 weights file (model.weights.h5 of a .keras zip, or
+// x.weights.h5); `model` the model config envelope its layers come from.
+std::unique_ptr<WeightSource> make_keras3_weights(const hdf5::Group& root, const Json& model,
+                                                  const std::string& file_name);
 
 // Reads a Keras list-of-strings attribute that may be split into name0, name1, ... (§1.6); an
 // empty numeric array (Keras's empty list) reads as an empty list. nullopt when absent.

@@ -83,7 +83,7 @@ struct ModelImpl {
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
   auto impl = std::make_shared<ModelImpl>();
-  impl->keras = keras::load_keras_model(path);
+  impl->keras = keras::load_keras_model(path, options.weights_path);
   impl->threads = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
   const graph::Graph& g = impl->keras.model.graph;
   for (const keras::InputSpec& in : impl->keras.model.inputs) {

@@ -1,0 +1,309 @@
+// The Keras-v3 weights layout (`model.weights.h5` inside a `.keras` zip, or a standalone
+// `x.weights.h5`), keras-format.md §2.2 and §2.4:
+//
+//   /layers/<key>/vars/0, 1, ...          a layer's own variables, in creation order
+//   /layers/<key>/<attribute>/vars/...    sub-objects: an RNN's `cell`, a wrapper's `layer`,
+//                                         `forward_layer`, `backward_layer`
+//   /layers/<key>/layers/<key>/...        a nested model
+//
+// Keys are not layer names: each container's layers get to_snake_case(class name), made unique
+// with a per-key counter (dense, dense_1, ...). Variables carry no names either, so their roles
+// come from the class's variable order (kVariableOrder below, Keras 3's own creation order). The
+// weights handed to binders are named "<sub path>/<role>" (e.g. "cell/kernel",
+// "forward_layer/cell/bias") so that wrappers can tell their inner layers' weights apart.
+#include <algorithm>
+#include <map>
+#include <regex>
+
+#include "keras/model_builder.h"
+#include "keras/weight_source.h"
+
+namespace kerasrt::keras {
+
+namespace {
+
+const Json& member_or_null(const Json& j, std::string_view key) {
+  static const Json kNull;
+  const Json* m = j.find(key);
+  return m ? *m : kNull;
+}
+
+std::string string_member(const Json& j, std::string_view key) {
+  const Json& m = member_or_null(j, key);
+  return m.is_string() ? m.as_string() : "";
+}
+
+std::string layer_name(const Json& layer) {
+  std::string n = string_member(layer, "name");
+  return n.empty() ? string_member(member_or_null(layer, "config"), "name") : n;
+}
+
+bool config_flag(const Json& config, std::string_view key, bool fallback) {
+  const Json& m = member_or_null(config, key);
+  return m.is_bool() ? m.as_bool() : fallback;
+}
+
+// keras/src/utils/naming.py to_snake_case.
+std::string to_snake_case(const std::string& name) {
+  static const std::regex non_word(R"(\W+)");
+  static const std::regex word_start("(.)([A-Z][a-z]+)");
+  static const std::regex lower_upper("([a-z])([A-Z])");
+  std::string s = std::regex_replace(name, non_word, "");
+  s = std::regex_replace(s, word_start, "$1_$2");
+  s = std::regex_replace(s, lower_upper, "$1_$2");
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
+}
+
+// The roles of a layer's own variables, in Keras 3's creation order; nullopt for a class whose
+// layout is not known here.
+std::optional<std::vector<std::string>> variable_order(const std::string& cls, const Json& config) {
+  const bool bias = config_flag(config, "use_bias", true);
+  auto with_bias = [&](std::vector<std::string> roles) {
+    if (bias) roles.push_back("bias");
+    return roles;
+  };
+  if (cls == "Dense" || cls == "Conv1D" || cls == "Conv2D" || cls == "Conv3D" ||
+      cls == "Conv1DTranspose" || cls == "Conv2DTranspose" || cls == "Conv3DTranspose" ||
+      cls == "DepthwiseConv1D" || cls == "DepthwiseConv2D") {
+    return with_bias({"kernel"});
+  }
+  if (cls == "SeparableConv1D" || cls == "SeparableConv2D") {
+    return with_bias({"depthwise_kernel", "pointwise_kernel"});
+  }
+  if (cls == "EinsumDense") {
+    std::vector<std::string> roles{"kernel"};
+    if (member_or_null(config, "bias_axes").is_string()) roles.push_back("bias");
+    return roles;
+  }
+  if (cls == "BatchNormalization") {
+    std::vector<std::string> roles;
+    if (config_flag(config, "scale", true)) roles.push_back("gamma");
+    if (config_flag(config, "center", true)) roles.push_back("beta");
+    roles.insert(roles.end(), {"moving_mean", "moving_variance"});
+    return roles;
+  }
+  if (cls == "LayerNormalization") {
+    // rms_scaling keeps only the scale (keras/src/layers/normalization/layer_normalization.py).
+    std::vector<std::string> roles;
+    bool rms = config_flag(config, "rms_scaling", false);
+    if (config_flag(config, "scale", true) || rms) roles.push_back("gamma");
+    if (config_flag(config, "center", true) && !rms) roles.push_back("beta");
+    return roles;
+  }
+  if (cls == "GroupNormalization") {
+    std::vector<std::string> roles;
+    if (config_flag(config, "scale", true)) roles.push_back("gamma");
+    if (config_flag(config, "center", true)) roles.push_back("beta");
+    return roles;
+  }
+  if (cls == "RMSNormalization") return std::vector<std::string>{"scale"};
+  if (cls == "Embedding") return std::vector<std::string>{"embeddings"};
+  if (cls == "PReLU") return std::vector<std::string>{"alpha"};
+  if (cls == "Normalization") return std::vector<std::string>{"mean", "variance", "count"};
+  // RNN cells (an RNN layer's own vars group is empty; its cell holds the weights).
+  if (cls == "LSTMCell" || cls == "GRUCell" || cls == "SimpleRNNCell" || cls == "ConvLSTMCell") {
+    return with_bias({"kernel", "recurrent_kernel"});
+  }
+  return std::nullopt;
+}
+
+// The class and config of a sub-object found under a layer's group.
+std::optional<std::pair<std::string, const Json*>> sub_object(const std::string& cls,
+                                                              const Json& config,
+                                                              const std::string& attribute) {
+  static const std::map<std::string, std::string> kCellOf = {
+      {"LSTM", "LSTMCell"},           {"GRU", "GRUCell"},
+      {"SimpleRNN", "SimpleRNNCell"}, {"ConvLSTM1D", "ConvLSTMCell"},
+      {"ConvLSTM2D", "ConvLSTMCell"}, {"ConvLSTM3D", "ConvLSTMCell"}};
+  if (attribute == "cell") {
+    if (auto it = kCellOf.find(cls); it != kCellOf.end()) {
+      return std::make_pair(it->second, &config);
+    }
+    const Json& cell = member_or_null(config, "cell");  // keras.layers.RNN(cell)
+    if (cell.is_object()) {
+      return std::make_pair(string_member(cell, "class_name"), &member_or_null(cell, "config"));
+    }
+  }
+  if (attribute == "layer" || attribute == "forward_layer" || attribute == "backward_layer") {
+    const Json* inner = &member_or_null(config, "layer");
+    if (attribute == "backward_layer" && member_or_null(config, "backward_layer").is_object()) {
+      inner = &member_or_null(config, "backward_layer");
+    }
+    if (inner->is_object()) {
+      return std::make_pair(string_member(*inner, "class_name"), &member_or_null(*inner, "config"));
+    }
+  }
+  return std::nullopt;
+}
+
+// A layer of the config with the HDF5 group holding its variables.
+struct Placed {
+  std::string group;  // e.g. "layers/dense_1"
+  const Json* layer = nullptr;
+  std::map<std::string, Placed> children;  // nested model layers, by layer name
+};
+
+class KerasV3Weights final : public WeightSource {
+ public:
+  KerasV3Weights(hdf5::Group root, const Json& model, std::string file_name)
+      : root_(std::move(root)), file_name_(std::move(file_name)) {
+    place_model(model, layers_group_name(""), top_);
+  }
+
+  std::vector<std::string> weighted_layer_names() const override {
+    std::vector<std::string> names;
+    for (const auto& [name, placed] : top_) {
+      if (!collect(placed).empty()) names.push_back(name);
+    }
+    return names;
+  }
+
+  std::vector<StoredWeight> weights_for(const LayerPath& path, const std::vector<std::string>&,
+                                        const Dialect&) const override {
+    const std::map<std::string, Placed>* level = &top_;
+    const Placed* placed = nullptr;
+    for (const std::string& name : path.names) {
+      auto it = level->find(name);
+      if (it == level->end()) return {};
+      placed = &it->second;
+      level = &placed->children;
+    }
+    return placed ? collect(*placed) : std::vector<StoredWeight>{};
+  }
+
+ private:
+  std::string layers_group_name(const std::string& prefix) const {
+    std::string base = prefix.empty() ? "" : prefix + "/";
+    // keras 2.13 wrote "_layer_checkpoint_dependencies" where Keras 3 writes "layers".
+    if (!root_.try_open(base + "layers") && root_.try_open(base + "_layer_checkpoint_dependencies")) {
+      return base + "_layer_checkpoint_dependencies";
+    }
+    return base + "layers";
+  }
+
+  void place_model(const Json& model, const std::string& layers_group,
+                   std::map<std::string, Placed>& out) {
+    const Json& config = member_or_null(model, "config");
+    const bool sequential = string_member(model, "class_name") == "Sequential";
+    const Json& layers = config.is_array() ? config : member_or_null(config, "layers");
+    std::map<std::string, int> used;
+    for (const Json& layer : layers.items()) {
+      std::string cls = string_member(layer, "class_name");
+      // Sequential's model.layers omits the InputLayer; a Functional's keeps it.
+      if (sequential && cls == "InputLayer") continue;
+      std::string key = to_snake_case(cls);
+      if (int& n = used[key]; n++ > 0) key += "_" + std::to_string(n - 1);
+      Placed p{layers_group + "/" + key, &layer, {}};
+      if (is_model_class(cls)) place_model(layer, layers_group_name(p.group), p.children);
+      out[layer_name(layer)] = std::move(p);
+    }
+  }
+
+  // All variables of a layer: its own vars, then those of its sub-objects, named "<sub>/<role>".
+  std::vector<StoredWeight> collect(const Placed& placed) const {
+    if (placed.children.size()) {
+      std::vector<StoredWeight> all;
+      for (const auto& [n, child] : placed.children) {
+        auto w = collect(child);
+        all.insert(all.end(), w.begin(), w.end());
+      }
+      return all;
+    }
+    const Json& layer = *placed.layer;
+    std::vector<StoredWeight> out;
+    collect_object(placed.group, string_member(layer, "class_name"),
+                   member_or_null(layer, "config"), "", layer_name(layer), out);
+    return out;
+  }
+
+  void collect_object(const std::string& group, const std::string& cls, const Json& config,
+                      const std::string& sub_path, const std::string& layer,
+                      std::vector<StoredWeight>& out) const {
+    auto g = root_.try_open(group);
+    if (!g || g->kind() != hdf5::ObjectKind::Group) return;
+    hdf5::Group grp = root_.open_group(group);
+    if (auto vars = grp.try_open("vars"); vars && vars->kind() == hdf5::ObjectKind::Group) {
+      hdf5::Group vg = grp.open_group("vars");
+      std::vector<std::pair<uint64_t, std::string>> names;
+      for (const std::string& n : vg.child_names()) {
+        if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit)) {
+          throw Error(ErrorCode::InvalidModel, file_name_ + ": " + group +
+                                                   "/vars: unexpected variable name '" + n + "'");
+        }
+        names.emplace_back(std::stoull(n), n);
+      }
+      std::sort(names.begin(), names.end());  // numerically: 0, 1, 2, ..., 10
+      if (!names.empty()) {
+        auto roles = variable_order(cls, config);
+        if (!roles) {
+          throw Error(ErrorCode::Unsupported,
+                      file_name_ + ": layer '" + layer + "' (" + cls +
+                          "): the variable layout of this class in Keras-v3 weights is not known");
+        }
+        if (roles->size() != names.size()) {
+          throw Error(ErrorCode::InvalidModel,
+                      file_name_ + ": layer '" + layer + "' (" + cls + "): " + group + "/vars holds " +
+                          std::to_string(names.size()) + " variables, its config implies " +
+                          std::to_string(roles->size()));
+        }
+        for (size_t i = 0; i < names.size(); ++i) {
+          hdf5::Dataset ds = vg.open_dataset(names[i].second);
+          StoredWeight w;
+          w.role = (*roles)[i];
+          w.name = sub_path.empty() ? w.role : sub_path + "/" + w.role;
+          for (uint64_t d : ds.space().dims) w.shape.push_back(static_cast<int64_t>(d));
+          w.stored_bytes = ds.stored_bytes();
+          w.load = [ds, shape = w.shape]() {
+            Tensor t(shape);
+            ds.read_float32(std::span<float>(t.mutable_data(), static_cast<size_t>(t.numel())));
+            return t;
+          };
+          out.push_back(std::move(w));
+        }
+      }
+    }
+    for (const std::string& child : grp.child_names()) {
+      if (child == "vars") continue;
+      auto sub = sub_object(cls, config, child);
+      if (!sub) {
+        // Keras saves empty groups for sub-objects without variables; only those with data
+        // would be lost.
+        if (holds_data(grp.open_group(child), 0)) {
+          throw Error(ErrorCode::Unsupported,
+                      file_name_ + ": layer '" + layer + "' (" + cls + "): sub-object '" + child +
+                          "' holds variables that kerasrt does not know how to assign");
+        }
+        continue;
+      }
+      collect_object(group + "/" + child, sub->first, *sub->second,
+                     sub_path.empty() ? child : sub_path + "/" + child, layer, out);
+    }
+  }
+
+  static bool holds_data(const hdf5::Group& g, int depth) {
+    if (depth > 16) return true;
+    for (const hdf5::Link& link : g.links()) {
+      auto o = g.try_open(link.name);
+      if (!o) continue;
+      if (o->kind() == hdf5::ObjectKind::Dataset) return true;
+      if (o->kind() == hdf5::ObjectKind::Group && holds_data(g.open_group(link.name), depth + 1)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  hdf5::Group root_;
+  std::string file_name_;
+  std::map<std::string, Placed> top_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightSource> make_keras3_weights(const hdf5::Group& root, const Json& model,
+                                                  const std::string& file_name) {
+  return std::make_unique<KerasV3Weights>(root, model, file_name);
+}
+
+}  // namespace kerasrt::keras
