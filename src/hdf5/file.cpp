@@ -378,6 +378,7 @@ void Dataset::read_raw(std::span<std::byte> out) const {
   if (h.external_storage) {
     fail_unsupported(*file_, h.address, path_, "raw data stored in external files");
   }
+  if (n == 0 && h.layout.cls != LayoutClass::Virtual) return;
   switch (h.layout.cls) {
     case LayoutClass::Compact:
     case LayoutClass::Contiguous: {
