@@ -126,6 +126,53 @@ std::unique_ptr<Kernel> make_pool_kernel(const std::string& kind, PoolMode mode,
   }
 }
 
+// Masked mean over the steps of (batch, steps, channels) or (batch, channels, steps): oneDNN has
+// no masked reduction, and the work is one pass over the input.
+class MaskedMeanKernel final : public Kernel {
+ public:
+  MaskedMeanKernel(int64_t batch, int64_t steps, int64_t channels, bool channels_first)
+      : batch_(batch), steps_(steps), channels_(channels), channels_first_(channels_first) {}
+
+  void run(const RunContext&, std::span<const float* const> inputs,
+           std::span<float* const> outputs) const override {
+    const float* x = inputs[0];
+    const float* mask = inputs[1];
+    float* y = outputs[0];
+    const int64_t work = batch_ * steps_ * channels_;
+#pragma omp parallel for if (work > (1 << 16))
+    for (int64_t n = 0; n < batch_; ++n) {
+      float* out = y + n * channels_;
+      const float* m = mask + n * steps_;
+      const float* xn = x + n * steps_ * channels_;
+      float count = 0;
+      for (int64_t t = 0; t < steps_; ++t) count += m[t] != 0.0f ? 1.0f : 0.0f;
+      for (int64_t c = 0; c < channels_; ++c) out[c] = 0.0f;
+      // Keras 3: where(mask, x, 0) summed, divided by the count of unmasked steps (0/0 = NaN
+      // when every step is masked, as in Keras).
+      if (channels_first_) {
+        for (int64_t c = 0; c < channels_; ++c) {
+          float acc = 0.0f;
+          for (int64_t t = 0; t < steps_; ++t) {
+            if (m[t] != 0.0f) acc += xn[c * steps_ + t];
+          }
+          out[c] = acc;
+        }
+      } else {
+        for (int64_t t = 0; t < steps_; ++t) {
+          if (m[t] == 0.0f) continue;
+          const float* row = xn + t * channels_;
+          for (int64_t c = 0; c < channels_; ++c) out[c] += row[c];
+        }
+      }
+      for (int64_t c = 0; c < channels_; ++c) out[c] /= count;
+    }
+  }
+
+ private:
+  int64_t batch_, steps_, channels_;
+  bool channels_first_;
+};
+
 void check_prepare(const std::string& kind, const std::vector<Shape>& want,
                    std::span<const Shape> inputs, std::span<const Shape> outputs) {
   if (outputs.size() != 1 || outputs[0] != want[0] || !shape_is_concrete(inputs[0])) {
@@ -192,9 +239,27 @@ GlobalPoolOp::GlobalPoolOp(GlobalPoolAttrs attrs) : attrs_(std::move(attrs)) {
     invalid(attrs_.kind + ": expected 1 to 3 spatial axes, got " +
             std::to_string(attrs_.spatial_rank));
   }
+  if (attrs_.masked && (attrs_.spatial_rank != 1 || attrs_.mode != PoolMode::Average)) {
+    invalid(attrs_.kind + ": only the 1D global average pooling takes a mask");
+  }
 }
 
 std::vector<Shape> GlobalPoolOp::infer_shapes(std::span<const Shape> inputs) const {
+  if (attrs_.masked) {
+    if (inputs.size() != 2) {
+      invalid(attrs_.kind + ": expected an input and a mask, got " + std::to_string(inputs.size()) +
+              " inputs");
+    }
+    const Shape& in = inputs[0];
+    const Shape& mask = inputs[1];
+    const size_t steps = spatial_dim(attrs_.channels_first, 0);
+    auto same = [](int64_t a, int64_t b) { return a == kUnknownDim || b == kUnknownDim || a == b; };
+    if (in.size() != 3 || mask.size() != 2 || !same(mask[0], in[0]) || !same(mask[1], in[steps])) {
+      invalid(attrs_.kind + ": expected a mask of shape (batch, steps) for input " +
+              shape_to_string(in) + ", got " + shape_to_string(mask));
+    }
+    inputs = inputs.first(1);
+  }
   check_rank(attrs_.kind, inputs, attrs_.spatial_rank);
   const Shape& in = inputs[0];
   for (size_t a = 0; a < attrs_.spatial_rank; ++a) {
@@ -215,6 +280,12 @@ std::unique_ptr<Kernel> GlobalPoolOp::prepare(std::span<const Shape> inputs,
                                               std::span<const Shape> outputs,
                                               const PrepareContext& ctx) const {
   check_prepare(attrs_.kind, infer_shapes(inputs), inputs, outputs);
+  if (attrs_.masked) {
+    const Shape& in = inputs[0];
+    return std::make_unique<MaskedMeanKernel>(in[0], attrs_.channels_first ? in[2] : in[1],
+                                              attrs_.channels_first ? in[1] : in[2],
+                                              attrs_.channels_first);
+  }
   const size_t r = attrs_.spatial_rank;
   const Shape& in = inputs[0];
   Shape out_full(in.size(), 1);
@@ -293,8 +364,25 @@ void pool(const PoolAttrs& attrs, const Shape& in, std::span<const float> x, std
 }
 
 void global_pool(const GlobalPoolAttrs& attrs, const Shape& in, std::span<const float> x,
-                 std::span<float> y) {
+                 std::span<float> y, std::span<const float> mask) {
   const size_t r = attrs.spatial_rank;
+  if (attrs.masked) {
+    const int64_t steps = in[spatial_dim(attrs.channels_first, 0)];
+    const int64_t channels = in[channel_axis(attrs.channels_first, in.size())];
+    for (int64_t n = 0; n < in[0]; ++n)
+      for (int64_t c = 0; c < channels; ++c) {
+        double acc = 0.0;
+        double count = 0.0;
+        for (int64_t t = 0; t < steps; ++t) {
+          if (mask[n * steps + t] == 0.0f) continue;
+          acc += x[attrs.channels_first ? (n * channels + c) * steps + t
+                                        : (n * steps + t) * channels + c];
+          count += 1.0;
+        }
+        y[n * channels + c] = static_cast<float>(acc / count);
+      }
+    return;
+  }
   std::array<int64_t, 3> k{1, 1, 1};
   for (size_t a = 0; a < r; ++a) k[3 - r + a] = in[spatial_dim(attrs.channels_first, a)];
   pool_windows(attrs.mode, attrs.channels_first, in, k, {1, 1, 1}, {0, 0, 0}, {1, 1, 1}, x, y);

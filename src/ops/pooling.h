@@ -37,6 +37,9 @@ struct GlobalPoolAttrs {
   size_t spatial_rank = 2;  // 1 to 3
   bool keepdims = false;    // keep the spatial axes as size 1
   bool channels_first = false;
+  // GlobalAveragePooling1D with a Keras mask: a second input (batch, steps) of 0/1; the mean runs
+  // over the unmasked steps only (keras/src/layers/pooling/global_average_pooling1d.py).
+  bool masked = false;
 };
 
 class PoolOp final : public Op {
@@ -72,9 +75,9 @@ namespace reference {
 
 // Naive window pooling of `x` (shape `in`) into `y` (the shape PoolOp::infer_shapes gives).
 void pool(const PoolAttrs& attrs, const Shape& in, std::span<const float> x, std::span<float> y);
-// Naive global pooling of `x` (shape `in`) into `y`.
+// Naive global pooling of `x` (shape `in`) into `y`; `mask` (batch, steps) when attrs.masked.
 void global_pool(const GlobalPoolAttrs& attrs, const Shape& in, std::span<const float> x,
-                 std::span<float> y);
+                 std::span<float> y, std::span<const float> mask = {});
 
 }  // namespace reference
 

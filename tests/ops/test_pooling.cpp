@@ -22,10 +22,15 @@ struct Runner {
 
   std::vector<float> run(const Op& op, const Shape& in, const std::vector<float>& x,
                          Shape* out_shape) {
-    std::vector<Shape> outs = op.infer_shapes(std::span<const Shape>(&in, 1));
+    return run(op, std::vector<Shape>{in}, std::vector<std::vector<float>>{x}, out_shape);
+  }
+
+  std::vector<float> run(const Op& op, const std::vector<Shape>& ins,
+                         const std::vector<std::vector<float>>& xs, Shape* out_shape) {
+    std::vector<Shape> outs = op.infer_shapes(ins);
     *out_shape = outs.at(0);
     PrepareContext pctx{&eng, 1};
-    std::unique_ptr<Kernel> k = op.prepare(std::span<const Shape>(&in, 1), outs, pctx);
+    std::unique_ptr<Kernel> k = op.prepare(ins, outs, pctx);
     const size_t n_out = static_cast<size_t>(shape_numel(outs[0]));
     constexpr size_t kGuard = 16;
     constexpr float kSentinel = 12345.0f;
@@ -33,9 +38,10 @@ struct Runner {
     const size_t bytes = ((k->scratch_bytes() + 63) / 64) * 64 + 64;
     std::byte* scratch = static_cast<std::byte*>(std::aligned_alloc(64, bytes));
     RunContext rctx{&eng, &stream, scratch};
-    const float* in_ptr = x.data();
+    std::vector<const float*> in_ptrs;
+    for (const auto& x : xs) in_ptrs.push_back(x.data());
     float* out_ptr = y.data() + kGuard;
-    k->run(rctx, std::span<const float* const>(&in_ptr, 1), std::span<float* const>(&out_ptr, 1));
+    k->run(rctx, in_ptrs, std::span<float* const>(&out_ptr, 1));
     std::free(scratch);
     for (size_t i = 0; i < kGuard; ++i) {
       EXPECT_EQ(y[i], kSentinel) << "write before the output";
@@ -61,6 +67,7 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& want,
   ASSERT_EQ(got.size(), want.size());
   size_t bad = 0;
   for (size_t i = 0; i < got.size() && bad < 5; ++i) {
+    if (std::isnan(got[i]) && std::isnan(want[i])) continue;  // a fully masked mean is 0/0
     if (!(std::fabs(got[i] - want[i]) <= 1e-4f * std::max(1.0f, std::fabs(want[i])))) {
       ADD_FAILURE() << "output " << shape_to_string(out) << " element " << i << ": got " << got[i]
                     << ", want " << want[i];
@@ -229,6 +236,53 @@ TEST(Pooling, Global) {
   GlobalPoolOp op(a);
   Shape unknown{kUnknownDim, kUnknownDim, kUnknownDim, 8};
   EXPECT_EQ(op.infer_shapes(std::span<const Shape>(&unknown, 1)).at(0), (Shape{kUnknownDim, 8}));
+}
+
+TEST(Pooling, MaskedGlobalAverage1D) {
+  std::mt19937 rng(9);
+  for (bool cf : {false, true}) {
+    for (bool keep : {false, true}) {
+      for (int64_t steps : {1, 6, 13}) {
+        GlobalPoolAttrs a;
+        a.kind = "GlobalAveragePooling1D";
+        a.spatial_rank = 1;
+        a.channels_first = cf;
+        a.keepdims = keep;
+        a.masked = true;
+        GlobalPoolOp op(a);
+        const int64_t batch = 3;
+        const int64_t channels = 5;
+        Shape in = make_shape(batch, channels, {steps}, cf);
+        Shape mask_shape{batch, steps};
+        SCOPED_TRACE("in=" + shape_to_string(in) + (cf ? " channels_first" : "") +
+                     (keep ? " keepdims" : ""));
+        std::vector<float> x = random_values(rng, shape_numel(in));
+        std::vector<float> mask(static_cast<size_t>(batch * steps));
+        for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 3 == 1) ? 0.0f : 1.0f;
+        mask[0] = 1.0f;  // every row keeps at least one step
+        Shape out;
+        std::vector<float> got = runner().run(op, std::vector<Shape>{in, mask_shape},
+                                              std::vector<std::vector<float>>{x, mask}, &out);
+        std::vector<float> want(got.size());
+        reference::global_pool(a, in, x, want, mask);
+        expect_close(got, want, out);
+        if (steps == 6 && !cf) {
+          // Step 1 and 4 of row 0 are masked: the mean is over steps 0, 2, 3, 5.
+          float m = (x[0] + x[2 * channels] + x[3 * channels] + x[5 * channels]) / 4;
+          EXPECT_NEAR(got[0], m, 1e-6);
+        }
+      }
+    }
+  }
+  GlobalPoolAttrs a;
+  a.kind = "GlobalAveragePooling1D";
+  a.spatial_rank = 1;
+  a.masked = true;
+  GlobalPoolOp op(a);
+  std::vector<Shape> bad{{2, 7, 3}, {2, 6}};
+  EXPECT_THROW(op.infer_shapes(bad), Error);
+  a.mode = PoolMode::Max;
+  EXPECT_THROW(GlobalPoolOp{a}, Error);
 }
 
 }  // namespace

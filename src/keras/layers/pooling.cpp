@@ -3,6 +3,8 @@
 // ...) and the Keras 1 spellings (pool_length, stride, border_mode, dim_ordering;
 // keras-format.md §3.4, §4.15).
 #include <cctype>
+#include <optional>
+#include <vector>
 
 #include "keras/registry.h"
 #include "ops/pooling.h"
@@ -51,6 +53,7 @@ void bind_pool(LayerContext& ctx) {
   check_input_rank(ctx, R);
   auto op = std::make_shared<ops::PoolOp>(std::move(a));
   ctx.expect_all_weights_used();
+  ctx.drop_output_masks();  // pooling layers do not support masking: Keras drops the mask
   ctx.set_outputs({ctx.add(op, {ctx.input(0)}).at(0)});
 }
 
@@ -64,9 +67,18 @@ void bind_global_pool(LayerContext& ctx) {
   a.keepdims = ctx.get_bool("keepdims", false);  // tf.keras >= 2.6 and Keras 3; absent before
   a.channels_first = ctx.channels_first();
   check_input_rank(ctx, R);
+  std::vector<graph::ValueId> inputs{ctx.input(0)};
+  // GlobalAveragePooling1D averages over the unmasked steps (Keras 2 and 3); its output carries
+  // no mask (compute_mask returns None), and the other global poolings drop it.
+  if (std::optional<graph::ValueId> mask = ctx.input_mask(0);
+      mask && R == 1 && M == PoolMode::Average) {
+    a.masked = true;
+    inputs.push_back(*mask);
+  }
   auto op = std::make_shared<ops::GlobalPoolOp>(std::move(a));
   ctx.expect_all_weights_used();
-  ctx.set_outputs({ctx.add(op, {ctx.input(0)}).at(0)});
+  ctx.drop_output_masks();
+  ctx.set_outputs({ctx.add(op, std::move(inputs)).at(0)});
 }
 
 constexpr LayerEntry kPoolingLayers[] = {
