@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -143,6 +144,14 @@ class FakeLayerContext : public keras::LayerContext {
     return graph_.values.at(static_cast<size_t>(v)).shape;
   }
   void set_outputs(std::vector<graph::ValueId> outputs) override { outputs_ = std::move(outputs); }
+  // These families wrap no layers and consume no masks.
+  std::vector<graph::ValueId> bind_inner(const keras::Json&, std::vector<graph::ValueId>,
+                                         std::vector<keras::StoredWeight>) override {
+    fail(ErrorCode::Internal, "bind_inner is not available in this test context");
+  }
+  std::optional<graph::ValueId> input_mask(size_t) const override { return std::nullopt; }
+  void set_output_mask(size_t, graph::ValueId) override {}
+  void drop_output_masks() override {}
 
   // Binds with the registry's binder for the class.
   void bind() {
