@@ -81,23 +81,22 @@ Options parse_args(const Args& args) {
     if (a == "--json") {
       o.json = true;
     } else if (a == "--max-data-bytes") {
-      if (i + 1 >= args.size()) throw Error(ErrorCode::InvalidArgument, "--max-data-bytes needs N");
+      if (i + 1 >= args.size()) throw UsageError("--max-data-bytes needs N");
       std::string_view v = args[++i];
       auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), o.max_data_bytes);
       if (ec != std::errc() || p != v.data() + v.size()) {
-        throw Error(ErrorCode::InvalidArgument,
-                    "bad --max-data-bytes value '" + std::string(v) + "'");
+        throw UsageError("bad --max-data-bytes value '" + std::string(v) + "'");
       }
     } else if (a.size() > 1 && a[0] == '-') {
-      throw Error(ErrorCode::InvalidArgument, "unknown option '" + std::string(a) + "'");
+      throw UsageError("unknown option '" + std::string(a) + "'");
     } else if (!have_file) {
       o.file = std::string(a);
       have_file = true;
     } else {
-      throw Error(ErrorCode::InvalidArgument, "more than one FILE given");
+      throw UsageError("more than one FILE given");
     }
   }
-  if (!have_file) throw Error(ErrorCode::InvalidArgument, "no FILE given");
+  if (!have_file) throw UsageError("no FILE given");
   return o;
 }
 

@@ -112,8 +112,8 @@ const Command* find_command(std::string_view name) {
 
 int run(int argc, char** argv) {
   if (argc < 2) {
-    print_usage(stderr);
-    throw Error(ErrorCode::InvalidArgument, "no command given");
+    // Errors are one line on stderr, always; the usage text is one --help away.
+    throw Error(ErrorCode::InvalidArgument, "no command given (see kerasrt --help)");
   }
   std::string_view first = argv[1];
   if (first == "--help" || first == "-h" || first == "help") {
