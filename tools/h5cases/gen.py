@@ -198,6 +198,10 @@ def case_strings(f, libver):
     fixed_string_dataset(d, "nullterm_inner_nul", [b"ab\0cd\0", b"abcdef"], 6, NT)
     d.create_dataset("nullpad_inner_nul", data=np.array([b"ab\0cd", b"x"], dtype="S6"))
     f.create_group("gr\u00fcppe_\u65e5\u672c").create_dataset("\u00e9", data=np.arange(2))
+    # Names that are not UTF-8 (HDF5 stores bytes): listed with \udcXX escapes on both sides.
+    bad = f.create_group(b"inv\xffalid")
+    bad.attrs.create(b"a\xfeb", 1)
+    bad.create_dataset(b"d\xc3", data=np.arange(3))
 
 
 def case_numeric(f, libver):
