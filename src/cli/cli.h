@@ -32,4 +32,7 @@ int info_main(const Args& args);
 // kerasrt predict MODEL [--weights W.h5] -i [NAME=]IN.npy [-i ...] [-o OUTDIR]
 int predict_main(const Args& args);
 
+// kerasrt bench MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]
+int bench_main(const Args& args);
+
 }  // namespace kerasrt::cli

@@ -38,6 +38,10 @@ constexpr Command kCommands[] = {
      "run the model on .npy inputs (model-input order, or by name); with -o write OUTDIR/0.npy, "
      "1.npy, ... one float32 file per output, without -o print them",
      predict_main},
+    {"bench", "MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]",
+     "time loading, the first prediction and steady-state latency (p50/p90/p99) and throughput "
+     "at batch 1 and B; --dim sets unknown non-batch dims of the inputs (default 32)",
+     bench_main},
 };
 
 // Exit codes by error category, so scripts can tell a bad file from a bad command line.

@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "keras/registry.h"
+
 namespace kerasrt::keras {
 
 void LayerContext::fail(ErrorCode code, const std::string& what) const {
@@ -188,6 +190,16 @@ std::string activation_name(const Json& spec, const LayerContext& ctx) {
 graph::ValueId LayerContext::add_activation(graph::ValueId in, std::string_view key) {
   const Json* spec = get(key);
   if (spec == nullptr) return in;
+  // tf.keras serializes activation=layers.LeakyReLU(0.2) as the layer object itself: bind it as
+  // an inner layer so its parameters are kept.
+  if (spec->is_object()) {
+    const Json* cls = spec->find("class_name");
+    const Json* cfg = spec->find("config");
+    if (cls && cls->is_string() && cls->as_string() != "function" && cfg && cfg->is_object() &&
+        find_binder(cls->as_string()) != nullptr) {
+      return bind_inner(*spec, {in}, {}).at(0);
+    }
+  }
   std::string act = activation_name(*spec, *this);
   std::shared_ptr<const ops::Op> op = make_activation_op(act, dialect(), *this);
   if (!op) return in;
