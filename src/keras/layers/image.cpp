@@ -105,6 +105,8 @@ void bind_pad_crop(LayerContext& ctx, size_t n, bool crop) {
   ctx.expect_all_weights_used();
   auto out = ctx.add(std::make_shared<ops::PadCropOp>(std::move(attrs)), {ctx.input(0)});
   ctx.set_outputs(out);
+  // Keras: these layers do not support masking, so no mask reaches their outputs.
+  ctx.drop_output_masks();
 }
 
 void bind_zero_padding_1d(LayerContext& ctx) {
@@ -163,6 +165,8 @@ void add_repeat(LayerContext& ctx, const std::vector<size_t>& axes,
   ctx.expect_all_weights_used();
   auto out = ctx.add(std::make_shared<ops::RepeatOp>(std::move(attrs)), {ctx.input(0)});
   ctx.set_outputs(out);
+  // Keras: these layers do not support masking, so no mask reaches their outputs.
+  ctx.drop_output_masks();
 }
 
 void bind_up_sampling_1d(LayerContext& ctx) {
@@ -199,6 +203,8 @@ void bind_up_sampling_2d(LayerContext& ctx) {
   ctx.expect_all_weights_used();
   auto out = ctx.add(std::make_shared<ops::ResizeOp>(attrs), {ctx.input(0)});
   ctx.set_outputs(out);
+  // Keras: these layers do not support masking, so no mask reaches their outputs.
+  ctx.drop_output_masks();
 }
 
 void bind_up_sampling_3d(LayerContext& ctx) {
@@ -223,6 +229,8 @@ void bind_image_resize(LayerContext& ctx, ops::ResizeAttrs attrs) {
   ctx.expect_all_weights_used();
   auto out = ctx.add(std::make_shared<ops::ResizeOp>(attrs), {ctx.input(0)});
   ctx.set_outputs(out);
+  // Keras: these layers do not support masking, so no mask reaches their outputs.
+  ctx.drop_output_masks();
 }
 
 void bind_resizing(LayerContext& ctx) {
