@@ -66,6 +66,10 @@ constexpr uint64_t kMaxEntries = 10'000'000;
 // Contiguous datasets up to this size are also read through read_raw() and compared with the
 // zero-copy view, so both reader paths are exercised by every listing.
 constexpr uint64_t kCrossCheckBytes = 1 << 20;
+// Attribute values are printed element by element. Elements of size 0 (or types whose values are
+// not read) are not bounded by the attribute's stored bytes, so their count is capped to keep a
+// damaged dataspace from producing endless output.
+constexpr uint64_t kMaxPrintedElements = 1 << 24;
 
 struct Options {
   std::string file;
@@ -307,6 +311,10 @@ void append_nested(std::string& out, const std::vector<std::string>& items,
     return;
   }
   const auto& dims = space.dims;
+  if (items.size() != space.num_elements()) {
+    throw Error(ErrorCode::Internal, "attribute value count " + std::to_string(items.size()) +
+                                         " does not match its dataspace");
+  }
   size_t next = 0;
   // Iterative over dims, recursion depth = rank (bounded by the reader: rank <= 32).
   auto rec = [&](auto&& self, size_t level) -> void {
@@ -314,8 +322,7 @@ void append_nested(std::string& out, const std::vector<std::string>& items,
     for (uint64_t i = 0; i < dims[level]; ++i) {
       if (i) out += ',';
       if (level + 1 == dims.size()) {
-        out += next < items.size() ? items[next] : "null";
-        ++next;
+        out += items[next++];
       } else {
         self(self, level + 1);
       }
@@ -341,6 +348,10 @@ uint64_t load_uint(std::span<const std::byte> p, bool big_endian) {
 std::vector<std::string> attribute_items(const hdf5::Attribute& a, std::string_view path) {
   const Datatype& t = a.dtype();
   const uint64_t n = a.space().num_elements();
+  if (n > kMaxPrintedElements) {
+    throw Error(ErrorCode::ResourceExhausted,
+                std::string(path) + ": " + std::to_string(n) + " elements, more than h5ls prints");
+  }
   std::vector<std::string> items;
   items.reserve(static_cast<size_t>(std::min<uint64_t>(n, 1 << 20)));
   std::string s;
@@ -429,7 +440,7 @@ std::vector<std::string> attribute_items(const hdf5::Attribute& a, std::string_v
       break;
     }
     default:
-      items.assign(static_cast<size_t>(std::min<uint64_t>(n, 1)), "null");
+      items.assign(static_cast<size_t>(n), "null");
       return items;
   }
   return items;
@@ -514,7 +525,7 @@ std::string dataset_hash(const hdf5::Dataset& ds, const Options& opt) {
   const uint64_t n = ds.num_elements();
   // Overflow-safe n * element size > limit.
   const uint64_t esize = element_bytes(t);
-  if (esize != 0 && n > opt.max_data_bytes / esize) return "null";
+  if (n > opt.max_data_bytes / std::max<uint64_t>(esize, 1)) return "null";
   Sha256 h;
   std::vector<std::byte> storage;
   static constexpr std::byte kNul[1] = {std::byte{0}};

@@ -28,6 +28,7 @@ import numpy as np
 DEFAULT_MAX_DATA_BYTES = 1 << 30
 MAX_DEPTH = 256
 MAX_ENTRIES = 10_000_000
+MAX_PRINTED_ELEMENTS = 1 << 24  # per attribute
 
 
 def text(b):
@@ -147,6 +148,8 @@ def attribute_value(obj, name):
     if shape is None:
         return None
     count = int(np.prod(shape)) if shape else 1
+    if count > MAX_PRINTED_ELEMENTS:
+        raise RuntimeError(f"attribute {name!r}: {count} elements, more than h5ls prints")
     if cls not in (h5py.h5t.INTEGER, h5py.h5t.FLOAT, h5py.h5t.ENUM, h5py.h5t.STRING,
                    h5py.h5t.OPAQUE):
         return nested([None] * count, shape)
@@ -186,8 +189,7 @@ def attributes(obj):
 def dataset_hash(ds, tid, space, max_data_bytes):
     shape = shape_of(space)
     count = 0 if shape is None else (int(np.prod(shape)) if shape else 1)
-    esize = element_bytes(tid)
-    if esize and count > max_data_bytes // esize:
+    if count > max_data_bytes // max(element_bytes(tid), 1):
         return None
     cls = tid.get_class()
     h = hashlib.sha256()
