@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <unordered_map>
 #include <utility>
 
 #include "kerasrt/error.h"
@@ -259,6 +258,14 @@ Tensor pack_weights(const dnnl::engine& eng, const dnnl::memory::desc& user, con
   return out;
 }
 
+// Executes with the C API's argument array; oneDNN failing on shapes prepare() accepted is a bug.
+void execute_or_throw(const dnnl::primitive& prim, dnnl::stream& stream, int n,
+                      const dnnl_exec_arg_t* args) {
+  if (dnnl_primitive_execute(prim.get(), stream.get(), n, args) != dnnl_success) {
+    throw Error(ErrorCode::Internal, "oneDNN convolution failed to execute");
+  }
+}
+
 class ConvKernel final : public Kernel {
  public:
   ConvKernel(dnnl::primitive prim, dnnl::memory::desc src, dnnl::memory::desc weights,
@@ -279,19 +286,27 @@ class ConvKernel final : public Kernel {
   void run(const RunContext& ctx, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
     const dnnl::engine& eng = *ctx.engine;
-    std::unordered_map<int, dnnl::memory> args;
-    args.reserve(5);
-    args.emplace(DNNL_ARG_SRC, dnnl::memory(src_md_, eng, const_cast<float*>(inputs[0])));
-    args.emplace(DNNL_ARG_WEIGHTS,
-                 dnnl::memory(weights_md_, eng, const_cast<float*>(weights_packed_.data())));
+    // Per-call memory handles over the caller's buffers (run() is called concurrently), passed
+    // through the C API's argument array: no std::unordered_map on the hot path.
+    const dnnl::memory src(src_md_, eng, const_cast<float*>(inputs[0]));
+    const dnnl::memory weights(weights_md_, eng, const_cast<float*>(weights_packed_.data()));
+    const dnnl::memory dst(dst_md_, eng, outputs[0]);
+    dnnl::memory bias;
+    dnnl::memory scratch;
+    std::array<dnnl_exec_arg_t, 5> args{};
+    int n = 0;
+    args[n++] = {DNNL_ARG_SRC, src.get()};
+    args[n++] = {DNNL_ARG_WEIGHTS, weights.get()};
+    args[n++] = {DNNL_ARG_DST, dst.get()};
     if (!bias_.empty()) {
-      args.emplace(DNNL_ARG_BIAS, dnnl::memory(bias_md_, eng, const_cast<float*>(bias_.data())));
+      bias = dnnl::memory(bias_md_, eng, const_cast<float*>(bias_.data()));
+      args[n++] = {DNNL_ARG_BIAS, bias.get()};
     }
-    args.emplace(DNNL_ARG_DST, dnnl::memory(dst_md_, eng, outputs[0]));
     if (scratch_md_.get_size() > 0) {
-      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratch_md_, eng, ctx.scratch));
+      scratch = dnnl::memory(scratch_md_, eng, ctx.scratch);
+      args[n++] = {DNNL_ARG_SCRATCHPAD, scratch.get()};
     }
-    prim_.execute(*ctx.stream, args);
+    execute_or_throw(prim_, *ctx.stream, n, args.data());
     ctx.stream->wait();
   }
 

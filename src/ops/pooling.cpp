@@ -4,7 +4,6 @@
 #include <array>
 #include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
-#include <unordered_map>
 #include <utility>
 
 #include "kerasrt/error.h"
@@ -83,14 +82,22 @@ class PoolKernel final : public Kernel {
   void run(const RunContext& ctx, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
     const dnnl::engine& eng = *ctx.engine;
-    std::unordered_map<int, dnnl::memory> args;
-    args.reserve(3);
-    args.emplace(DNNL_ARG_SRC, dnnl::memory(src_md_, eng, const_cast<float*>(inputs[0])));
-    args.emplace(DNNL_ARG_DST, dnnl::memory(dst_md_, eng, outputs[0]));
+    // Per-call memory handles over the caller's buffers, passed through the C API's argument
+    // array: no std::unordered_map on the hot path.
+    const dnnl::memory src(src_md_, eng, const_cast<float*>(inputs[0]));
+    const dnnl::memory dst(dst_md_, eng, outputs[0]);
+    dnnl::memory scratch;
+    std::array<dnnl_exec_arg_t, 3> args{};
+    int n = 0;
+    args[n++] = {DNNL_ARG_SRC, src.get()};
+    args[n++] = {DNNL_ARG_DST, dst.get()};
     if (scratch_md_.get_size() > 0) {
-      args.emplace(DNNL_ARG_SCRATCHPAD, dnnl::memory(scratch_md_, eng, ctx.scratch));
+      scratch = dnnl::memory(scratch_md_, eng, ctx.scratch);
+      args[n++] = {DNNL_ARG_SCRATCHPAD, scratch.get()};
     }
-    prim_.execute(*ctx.stream, args);
+    if (dnnl_primitive_execute(prim_.get(), ctx.stream->get(), n, args.data()) != dnnl_success) {
+      throw Error(ErrorCode::Internal, "oneDNN pooling failed to execute");
+    }
     ctx.stream->wait();
   }
 

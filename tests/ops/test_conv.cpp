@@ -9,6 +9,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <sstream>
+#include <thread>
 
 #include "kerasrt/error.h"
 #include "ops/conv.h"
@@ -283,6 +284,51 @@ TEST(Conv, ForwardKnownCases) {
   EXPECT_EQ(conv_output_length(a, 0, 8), 3);
   EXPECT_EQ(conv_output_length(a, 0, kUnknownDim), kUnknownDim);
   EXPECT_THROW(conv_output_length(a, 0, 2), Error);
+}
+
+TEST(Conv, ConcurrentRuns) {
+  // One kernel, run from several threads at once on their own buffers, streams and scratch.
+  ConvAttrs a = make_attrs("Conv2D", {3, 3}, {1, 1}, {1, 1}, ConvPadding::Same, 24);
+  std::mt19937 rng(77);
+  Tensor kernel(Shape{3, 3, 16, 24}, random_values(rng, 3 * 3 * 16 * 24));
+  Tensor bias(Shape{24}, random_values(rng, 24));
+  ConvOp op(a, 16, kernel, bias);
+  const Shape in{2, 12, 11, 16};
+  std::vector<Shape> outs = op.infer_shapes(std::span<const Shape>(&in, 1));
+  dnnl::engine& eng = runner().eng;
+  PrepareContext pctx{&eng, 1};
+  std::unique_ptr<Kernel> k = op.prepare(std::span<const Shape>(&in, 1), outs, pctx);
+  constexpr int kThreads = 4;
+  std::vector<std::vector<float>> xs, ys, wants;
+  for (int t = 0; t < kThreads; ++t) {
+    xs.push_back(random_values(rng, shape_numel(in)));
+    ys.emplace_back(static_cast<size_t>(shape_numel(outs[0])));
+    wants.emplace_back(ys.back().size());
+    reference::conv(a, in, xs[t], kernel.values(), bias.values(), wants[t]);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      dnnl::stream stream(eng);
+      std::vector<std::byte> scratch(k->scratch_bytes() + 64);
+      auto* aligned = reinterpret_cast<std::byte*>(
+          (reinterpret_cast<uintptr_t>(scratch.data()) + 63) & ~uintptr_t{63});
+      RunContext rctx{&eng, &stream, aligned};
+      const float* in_ptr = xs[t].data();
+      float* out_ptr = ys[t].data();
+      for (int rep = 0; rep < 3; ++rep) {
+        k->run(rctx, std::span<const float* const>(&in_ptr, 1),
+               std::span<float* const>(&out_ptr, 1));
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  for (int t = 0; t < kThreads; ++t) {
+    for (size_t i = 0; i < ys[t].size(); ++i) {
+      ASSERT_NEAR(ys[t][i], wants[t][i], 1e-4f * std::max(1.0f, std::fabs(wants[t][i])))
+          << "thread " << t << " element " << i;
+    }
+  }
 }
 
 TEST(Conv, InferShapes) {
