@@ -71,6 +71,11 @@ class Model {
   // Error(InvalidArgument) on a count or shape mismatch.
   std::vector<Array> predict(const std::vector<Array>& inputs) const;
 
+  // Stateful models (layers saved with stateful=True) carry their RNN states from one predict
+  // call to the next, as Keras does; calls on such a model run one at a time. This zeroes the
+  // carried states, like Keras's model.reset_states().
+  void reset_states();
+
  private:
   Model() = default;
   std::shared_ptr<struct ModelImpl> impl_;

@@ -76,11 +76,52 @@ void collect_keras3_tensors(const Json& j, std::vector<TensorRef>& out) {
   }
 }
 
-// The input tensors of one serialized call (an entry of "inbound_nodes").
-std::vector<TensorRef> node_inputs(const Json& node, const std::string& layer) {
+const Json kNoKwargs;
+
+// Keras 2 keyword tensors: a [name, node, tensor] triple or a list of them.
+void collect_keras2_tensors(const Json& j, std::vector<TensorRef>& out) {
+  if (auto r = as_ref(j)) {
+    out.push_back(*r);
+  } else if (j.is_array()) {
+    for (const Json& item : j.items()) collect_keras2_tensors(item, out);
+  }
+}
+
+// The keyword arguments of one serialized call: Keras 3 "kwargs"; Keras 1/2 the fourth item of
+// the first entry (tf.keras writes the same dict into every entry). Null when there are none.
+const Json& node_kwargs(const Json& node) {
+  if (node.is_object()) return member_or_null(node, "kwargs");
+  if (node.is_array() && node.size() > 0 && node[0].is_array() && node[0].size() >= 4 &&
+      node[0][3].is_object()) {
+    return node[0][3];
+  }
+  static const Json kNull;
+  return kNull;
+}
+
+// The input tensors of one serialized call (an entry of "inbound_nodes"): the positional
+// tensors, then the tensors passed by keyword (MultiHeadAttention's key= / attention_mask=,
+// Keras 3 RNN initial_state=), keyword by keyword in file order. With `names`, each input's
+// keyword ("" for positional ones) is appended there.
+std::vector<TensorRef> node_inputs(const Json& node, const std::string& layer,
+                                   std::vector<std::string>* names = nullptr) {
   std::vector<TensorRef> refs;
+  auto add_kwargs = [&](bool keras3) {
+    const Json& kwargs = node_kwargs(node);
+    if (names) names->resize(refs.size());
+    if (!kwargs.is_object()) return;
+    for (const auto& [key, value] : kwargs.members()) {
+      if (keras3) {
+        collect_keras3_tensors(value, refs);
+      } else {
+        collect_keras2_tensors(value, refs);
+      }
+      if (names) names->resize(refs.size(), key);
+    }
+  };
   if (node.is_object()) {  // Keras 3
     collect_keras3_tensors(member_or_null(node, "args"), refs);
+    add_kwargs(true);
     return refs;
   }
   if (node.is_array()) {  // Keras 1/2: a list of [name, node, tensor(, kwargs)]
@@ -92,6 +133,7 @@ std::vector<TensorRef> node_inputs(const Json& node, const std::string& layer) {
       }
       refs.push_back(*r);
     }
+    add_kwargs(false);
     return refs;
   }
   throw Error(ErrorCode::InvalidModel,
@@ -168,7 +210,8 @@ class BinderContext final : public LayerContext {
  public:
   BinderContext(Builder& builder, graph::Graph& graph, MaskMap& masks, const Json& layer,
                 const Dialect& dialect, std::vector<graph::ValueId> inputs,
-                std::vector<StoredWeight> weights, std::string node_prefix)
+                std::vector<StoredWeight> weights, std::string node_prefix,
+                std::vector<std::string> input_names, const Json& call_kwargs)
       : builder_(builder),
         graph_(graph),
         masks_(masks),
@@ -178,7 +221,14 @@ class BinderContext final : public LayerContext {
         class_name_(class_name_of(layer)),
         node_prefix_(node_prefix.empty() ? name_ : node_prefix + "/" + name_),
         inputs_(std::move(inputs)),
-        weights_(std::move(weights)) {}
+        weights_(std::move(weights)),
+        input_names_(std::move(input_names)),
+        call_kwargs_(call_kwargs) {
+    input_names_.resize(inputs_.size());
+  }
+
+  std::vector<std::string> input_names() const override { return input_names_; }
+  const Json& call_kwargs() const override { return call_kwargs_; }
 
   std::vector<graph::ValueId> bind_inner(const Json& inner, std::vector<graph::ValueId> inputs,
                                          std::vector<StoredWeight> weights) override;
@@ -257,6 +307,8 @@ class BinderContext final : public LayerContext {
   std::vector<std::pair<size_t, graph::ValueId>> pending_masks_;
   std::vector<graph::ValueId> inputs_;
   std::vector<StoredWeight> weights_;
+  std::vector<std::string> input_names_;
+  const Json& call_kwargs_;
   std::vector<graph::ValueId> outputs_;
   bool outputs_set_ = false;
 };
@@ -459,8 +511,12 @@ class Builder {
     std::map<std::string, const Json*> by_name;
     for (const Json& layer : layers.items()) by_name[layer_name_of(layer)] = &layer;
 
-    // Node indices of nested models start at 1 (their node 0 is their own internal call,
-    // keras-format.md §3.3). A model layer whose references never use index 0 is offset by 1.
+    // Node indices of nested models (keras-format.md §3.3). Keras 1/2 count a nested model's own
+    // internal call as its node 0, so references to its calls start at 1: a model layer whose
+    // references never use index 0 is offset by 1. Keras 3 ({"args": ...} nodes) writes the raw
+    // call index in keras_history, but input_layers/output_layers still count the internal node
+    // for a Functional (functional_from_config's get_tensor subtracts 1).
+    bool keras3_nodes = false;
     std::map<std::string, int64_t> min_ref;
     auto note_ref = [&](const TensorRef& r) {
       auto [it, inserted] = min_ref.emplace(r.layer, r.node_index);
@@ -469,20 +525,29 @@ class Builder {
     for (const Json& layer : layers.items()) {
       const Json& nodes = member_or_null(layer, "inbound_nodes");
       for (const Json& node : nodes.items()) {
+        keras3_nodes |= node.is_object();
         for (const TensorRef& r : node_inputs(node, layer_name_of(layer))) note_ref(r);
       }
     }
-    for (const TensorRef& r : output_refs) note_ref(r);
+    if (!keras3_nodes) {
+      for (const TensorRef& r : output_refs) note_ref(r);
+    }
 
     std::map<std::string, std::vector<std::vector<graph::ValueId>>> produced;
-    auto resolve = [&](const TensorRef& r) -> std::optional<graph::ValueId> {
+    auto resolve = [&](const TensorRef& r, bool io_ref) -> std::optional<graph::ValueId> {
       auto it = produced.find(r.layer);
       if (it == produced.end()) return std::nullopt;
       int64_t index = r.node_index;
       auto layer_it = by_name.find(r.layer);
-      if (layer_it != by_name.end() && is_model_class(class_name_of(*layer_it->second)) &&
-          min_ref[r.layer] >= 1) {
-        index -= 1;
+      const std::string cls =
+          layer_it != by_name.end() ? class_name_of(*layer_it->second) : std::string();
+      if (is_model_class(cls)) {
+        if (!keras3_nodes) {
+          if (min_ref[r.layer] >= 1) index -= 1;
+        } else if (io_ref && (cls != "Sequential" ||
+                              index >= static_cast<int64_t>(it->second.size()))) {
+          index -= 1;
+        }
       }
       if (index < 0 || index >= static_cast<int64_t>(it->second.size())) return std::nullopt;
       const auto& outs = it->second[static_cast<size_t>(index)];
@@ -542,11 +607,13 @@ class Builder {
       for (Pending& p : pending) {
         const Json& nodes = member_or_null(*p.layer, "inbound_nodes");
         while (p.next < nodes.size()) {
-          std::vector<TensorRef> refs = node_inputs(nodes[p.next], layer_name_of(*p.layer));
+          std::vector<std::string> names;
+          std::vector<TensorRef> refs =
+              node_inputs(nodes[p.next], layer_name_of(*p.layer), &names);
           std::vector<graph::ValueId> ins;
           bool ready = true;
           for (const TensorRef& r : refs) {
-            auto v = resolve(r);
+            auto v = resolve(r, false);
             if (!v) {
               ready = false;
               break;
@@ -554,7 +621,8 @@ class Builder {
             ins.push_back(*v);
           }
           if (!ready) break;
-          std::vector<graph::ValueId> outs = bind_call(*p.layer, ins, prefix, leaves, p.next == 0);
+          std::vector<graph::ValueId> outs = bind_call(*p.layer, ins, prefix, leaves, p.next == 0,
+                                                       names, node_kwargs(nodes[p.next]));
           produced[layer_name_of(*p.layer)].push_back(std::move(outs));
           ++p.next;
           progress = true;
@@ -573,7 +641,7 @@ class Builder {
 
     std::vector<graph::ValueId> outputs;
     for (const TensorRef& r : output_refs) {
-      auto v = resolve(r);
+      auto v = resolve(r, true);
       if (!v) {
         throw Error(ErrorCode::InvalidModel, file_name_ + ": output '" + r.layer + "' (node " +
                                                  std::to_string(r.node_index) +
@@ -587,7 +655,9 @@ class Builder {
   // One call of one layer (or nested model) on `inputs`.
   std::vector<graph::ValueId> bind_call(const Json& layer, std::vector<graph::ValueId> inputs,
                                         const LayerPath& prefix,
-                                        const std::vector<std::string>& leaves, bool first_call) {
+                                        const std::vector<std::string>& leaves, bool first_call,
+                                        std::vector<std::string> input_names = {},
+                                        const Json& call_kwargs = kNoKwargs) {
     std::string name = layer_name_of(layer);
     std::string cls = class_name_of(layer);
     LayerPath path = prefix;
@@ -604,7 +674,8 @@ class Builder {
       }
       std::vector<StoredWeight> weights = weights_.weights_for(path, leaves, dialect_);
       try {
-        outputs = bind_layer(bind, layer, std::move(inputs), std::move(weights), "");
+        outputs = bind_layer(bind, layer, std::move(inputs), std::move(weights), "",
+                             std::move(input_names), call_kwargs);
       } catch (const Error& e) {
         std::string what = e.what();
         if (what.rfind(file_name_, 0) == 0) throw;
@@ -633,9 +704,11 @@ class Builder {
   std::vector<graph::ValueId> bind_layer(BindFn bind, const Json& layer,
                                          std::vector<graph::ValueId> inputs,
                                          std::vector<StoredWeight> weights,
-                                         const std::string& node_prefix) {
+                                         const std::string& node_prefix,
+                                         std::vector<std::string> input_names = {},
+                                         const Json& call_kwargs = kNoKwargs) {
     BinderContext ctx(*this, *graph_, masks_, layer, dialect_, std::move(inputs),
-                      std::move(weights), node_prefix);
+                      std::move(weights), node_prefix, std::move(input_names), call_kwargs);
     bind(ctx);
     ctx.expect_all_weights_used();
     std::vector<graph::ValueId> outputs = ctx.take_outputs();

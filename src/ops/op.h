@@ -38,6 +38,10 @@ struct RunContext {
   dnnl::stream* stream = nullptr;  // one per predict call
   // This kernel's scratch region for this call: Kernel::scratch_bytes() bytes, 64-byte aligned.
   std::byte* scratch = nullptr;
+  // This kernel's persistent state (Kernel::state_bytes(), 64-byte aligned): kept from one
+  // predict call to the next on the same model and input shapes, zero at first and after
+  // Model::reset_states(). Calls of a model with state are serialised by the runtime.
+  std::byte* state = nullptr;
 };
 
 class Kernel {
@@ -45,6 +49,8 @@ class Kernel {
   virtual ~Kernel() = default;
   // Per-call scratch (oneDNN user scratchpad, temporaries), planned into the activation arena.
   virtual size_t scratch_bytes() const { return 0; }
+  // Per-model persistent state (a stateful RNN's carried states); see RunContext::state.
+  virtual size_t state_bytes() const { return 0; }
   // inputs/outputs: one pointer per op input/output, buffers of the shapes given to prepare().
   virtual void run(const RunContext& ctx, std::span<const float* const> inputs,
                    std::span<float* const> outputs) const = 0;

@@ -56,6 +56,9 @@ struct ModelImpl {
   std::map<std::vector<Shape>, std::shared_ptr<const runtime::Plan>> plans;
   std::mutex arenas_mu;
   std::vector<std::unique_ptr<Arena>> arenas;
+  // Persistent kernel state per plan (stateful RNNs); calls that use it run one at a time.
+  std::mutex state_mu;
+  std::map<const runtime::Plan*, std::unique_ptr<Arena>> states;
 
   std::shared_ptr<const runtime::Plan> plan_for(const std::vector<Shape>& shapes) {
     std::lock_guard<std::mutex> lock(plans_mu);
@@ -102,6 +105,11 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   Model m;
   m.impl_ = std::move(impl);
   return m;
+}
+
+void Model::reset_states() {
+  std::lock_guard<std::mutex> lock(impl_->state_mu);
+  for (auto& [plan, s] : impl_->states) std::memset(s->data, 0, plan->state_bytes);
 }
 
 Model::Model(Model&&) noexcept = default;
@@ -151,6 +159,19 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
   }
   std::shared_ptr<const runtime::Plan> plan = impl.plan_for(shapes);
 
+  std::unique_lock<std::mutex> state_lock(impl.state_mu, std::defer_lock);
+  std::byte* state = nullptr;
+  if (plan->state_bytes > 0) {
+    state_lock.lock();
+    std::unique_ptr<Arena>& s = impl.states[plan.get()];
+    if (!s) {
+      s = std::make_unique<Arena>();
+      s->reserve(plan->state_bytes);
+      std::memset(s->data, 0, plan->state_bytes);
+    }
+    state = s->data;
+  }
+
   std::unique_ptr<Arena> arena = impl.take_arena();
   struct Return {
     ModelImpl& impl;
@@ -173,7 +194,8 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
       out_ptrs.clear();
       for (size_t off : step.inputs) in_ptrs.push_back(reinterpret_cast<const float*>(base + off));
       for (size_t off : step.outputs) out_ptrs.push_back(reinterpret_cast<float*>(base + off));
-      ops::RunContext ctx{&impl.engine, &stream, base + step.scratch};
+      ops::RunContext ctx{&impl.engine, &stream, base + step.scratch,
+                          state ? state + step.state : nullptr};
       step.kernel->run(ctx, in_ptrs, out_ptrs);
     }
     stream.wait();

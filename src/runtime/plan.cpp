@@ -120,6 +120,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
     for (graph::ValueId v : step.node->inputs) step.inputs.push_back(offsets[static_cast<size_t>(v)]);
     for (graph::ValueId v : step.node->outputs) step.outputs.push_back(offsets[static_cast<size_t>(v)]);
     step.scratch = offsets[scratch_interval[static_cast<size_t>(s)]];
+    step.state = plan->state_bytes;
+    plan->state_bytes += (step.kernel->state_bytes() + 63) / 64 * 64;
   }
   for (graph::ValueId v : graph.inputs) {
     plan->input_shapes.push_back(shapes[static_cast<size_t>(v)]);

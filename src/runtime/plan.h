@@ -20,6 +20,7 @@ struct PlanStep {
   std::vector<size_t> inputs;   // byte offsets in the arena
   std::vector<size_t> outputs;  // byte offsets in the arena
   size_t scratch = 0;           // byte offset of the kernel's scratch
+  size_t state = 0;             // byte offset of the kernel's state in the plan's state buffer
 };
 
 struct Plan {
@@ -29,6 +30,7 @@ struct Plan {
   std::vector<Shape> output_shapes;
   std::vector<size_t> output_offsets;
   size_t arena_bytes = 0;
+  size_t state_bytes = 0;  // persistent state of all kernels (0 for a stateless model)
 };
 
 // Infers concrete shapes for `input_shapes`, prepares every kernel and plans the arena.

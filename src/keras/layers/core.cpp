@@ -24,6 +24,8 @@ std::string stored_role(const LayerContext& ctx, std::string_view modern,
                         std::string_view keras1_suffix) {
   for (const StoredWeight& w : ctx.stored_weights()) {
     if (w.role == modern) return std::string(modern);
+    // The loader strips the layer prefix of Keras 1 names ("dense_1_W" -> "W").
+    if (w.role == keras1_suffix) return w.role;
   }
   std::string suffix(1, '_');  // (not "_" + string: GCC 12 raises a false -Wrestrict)
   suffix += keras1_suffix;
