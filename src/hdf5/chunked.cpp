@@ -682,6 +682,7 @@ void ChunkReader::run() {
          "output buffer of " + std::to_string(out_.size()) + " bytes for " + std::to_string(want) +
              " bytes of data");
   }
+  if (out_.empty()) return;  // (memset of a null pointer is undefined even for 0 bytes)
   std::memset(out_.data(), 0, out_.size());
   if (total_chunks_ == 0 || layout_.address == kUndefinedAddress) return;
   if (layout_.version < 4) {

@@ -244,7 +244,8 @@ void apply_filters_reverse(const FileImpl& file, const std::vector<FilterInfo>& 
         next->resize(cur.size());
         const size_t count = width ? cur.size() / width : 0;
         if (width <= 1 || count <= 1) {
-          std::memcpy(next->data(), cur.data(), cur.size());
+          // (memcpy with null pointers is undefined even for 0 bytes: an empty chunk has none)
+          if (!cur.empty()) std::memcpy(next->data(), cur.data(), cur.size());
         } else {
           const std::byte* src = cur.data();
           std::byte* dst = next->data();
