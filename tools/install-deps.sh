@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 apt_packages=(build-essential cmake pkg-config libgtest-dev libsimdjson-dev libdeflate-dev libdnnl-dev)
 if ((!build_only)); then
   apt_packages+=(
-    libbenchmark-dev zlib1g-dev
+    libbenchmark-dev zlib1g-dev ccache
     clang-14 libclang-rt-14-dev clang-format
     libhdf5-dev hdf5-tools   # tests and benchmarks only: the reference, never linked into kerasrt
   )

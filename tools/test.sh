@@ -6,20 +6,23 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 jobs=$(nproc)
 py="$PWD/.venv/bin/python"
+# ccache keeps compiled objects between runs on the same machine (~/.cache/ccache).
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 
 echo "== Release build"
-cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKERASRT_PYTHON="$py" >/dev/null
+cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release -DKERASRT_PYTHON="$py" "${launcher[@]}" >/dev/null
 cmake --build build/release -j"$jobs"
 ctest --test-dir build/release --output-on-failure -j"$jobs"
 
 echo "== ASan+UBSan build"
 cmake -S . -B build/asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKERASRT_SANITIZE=ON \
-  -DKERASRT_PYTHON="$py" >/dev/null
+  -DKERASRT_PYTHON="$py" "${launcher[@]}" >/dev/null
 cmake --build build/asan -j"$jobs"
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j"$jobs"
 
 echo "== Fuzz (clang-14, libFuzzer + ASan + UBSan, 60 s in total)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DKERASRT_FUZZ=ON -DKERASRT_TESTS=OFF >/dev/null
+  -DKERASRT_FUZZ=ON -DKERASRT_TESTS=OFF "${launcher[@]}" >/dev/null
 cmake --build build/fuzz -j"$jobs" --target fuzz_all
 fuzz/run_fuzzers.sh build/fuzz 60
