@@ -157,6 +157,9 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
     }
     shapes.push_back(a.shape);
   }
+  // The thread count is the calling thread's OpenMP setting: set it before the plan is compiled
+  // too (weight packing runs in parallel).
+  omp_set_num_threads(impl.threads);
   std::shared_ptr<const runtime::Plan> plan = impl.plan_for(shapes);
 
   std::unique_lock<std::mutex> state_lock(impl.state_mu, std::defer_lock);
@@ -184,7 +187,6 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
     std::memcpy(base + plan->input_offsets[i], inputs[i].data.data(),
                 inputs[i].data.size() * sizeof(float));
   }
-  omp_set_num_threads(impl.threads);
   try {
     dnnl::stream stream(impl.engine);
     std::vector<const float*> in_ptrs;
