@@ -258,46 +258,72 @@ struct Moments {
   double second = 0;  // variance, mean square or sum of squares
 };
 
+// Sum of (x[i] - shift) or of its square over n contiguous floats. Float lanes over blocks of
+// 256 (so the compiler vectorizes and each lane adds at most 16 values), blocks added in double:
+// the rounding stays near float epsilon however long the row.
+template <bool kSquare>
+double contiguous_sum(const float* x, int64_t n, float shift) {
+  constexpr int64_t kBlock = 256, kLanes = 16;
+  double total = 0;
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t e = std::min(n, b + kBlock);
+    float lanes[kLanes] = {};
+    int64_t i = b;
+    for (; i + kLanes <= e; i += kLanes) {
+      for (int64_t j = 0; j < kLanes; ++j) {
+        const float d = x[i + j] - shift;
+        lanes[j] += kSquare ? d * d : d;
+      }
+    }
+    double block = 0;
+    for (; i < e; ++i) {
+      const float d = x[i] - shift;
+      block += kSquare ? d * d : d;
+    }
+    for (int64_t j = 0; j < kLanes; ++j) block += lanes[j];
+    total += block;
+  }
+  return total;
+}
+
 inline Moments moments(const float* base, const ReduceLayout& l, Stat stat) {
   const int64_t n = l.reduced();
   const int64_t* off = l.reduce_offset.data();
+  const double dn = static_cast<double>(n);
   Moments m;
+  if (l.contiguous) {
+    if (stat == Stat::MeanVariance) {
+      m.mean = contiguous_sum<false>(base, n, 0.0f) / dn;
+      // Two passes: the squares are taken about the mean, no cancellation.
+      m.second = contiguous_sum<true>(base, n, static_cast<float>(m.mean)) / dn;
+    } else {
+      const double sq = contiguous_sum<true>(base, n, 0.0f);
+      m.second = stat == Stat::MeanSquare ? sq / dn : sq;
+    }
+    return m;
+  }
   if (stat == Stat::MeanVariance) {
     double sum = 0;
-    if (l.contiguous) {
-      for (int64_t i = 0; i < n; ++i) sum += base[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) sum += base[off[i]];
-    }
-    m.mean = sum / static_cast<double>(n);
+    for (int64_t i = 0; i < n; ++i) sum += base[off[i]];
+    m.mean = sum / dn;
     double sq = 0;
-    if (l.contiguous) {
-      for (int64_t i = 0; i < n; ++i) {
-        double d = base[i] - m.mean;
-        sq += d * d;
-      }
-    } else {
-      for (int64_t i = 0; i < n; ++i) {
-        double d = base[off[i]] - m.mean;
-        sq += d * d;
-      }
+    for (int64_t i = 0; i < n; ++i) {
+      const double d = base[off[i]] - m.mean;
+      sq += d * d;
     }
-    m.second = sq / static_cast<double>(n);
+    m.second = sq / dn;
   } else {
     double sq = 0;
-    if (l.contiguous) {
-      for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(base[i]) * base[i];
-    } else {
-      for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(base[off[i]]) * base[off[i]];
-    }
-    m.second = stat == Stat::MeanSquare ? sq / static_cast<double>(n) : sq;
+    for (int64_t i = 0; i < n; ++i) sq += static_cast<double>(base[off[i]]) * base[off[i]];
+    m.second = stat == Stat::MeanSquare ? sq / dn : sq;
   }
   return m;
 }
 
 // Layer / group / RMS normalization: per kept position m,
 //   y = (x - center) * inv * gamma[p] + beta[p]
-// where center is the mean (Standard, group) or 0 (RMS modes).
+// where center is the mean (Standard, group) or 0 (RMS modes). Absent gamma/beta are ones and
+// zeros, which leave the value unchanged exactly.
 class NormKernel : public Kernel {
  public:
   NormKernel(ReduceLayout layout, Stat stat, bool subtract_mean, double epsilon,
@@ -308,7 +334,18 @@ class NormKernel : public Kernel {
         epsilon_(epsilon),
         gamma_(std::move(gamma)),
         beta_(std::move(beta)),
-        threads_(threads) {}
+        threads_(threads) {
+    size_t params = static_cast<size_t>(l_.reduced());
+    if (!l_.reduce_param.empty()) {
+      int64_t last = 0;
+      for (int64_t p : l_.kept_param) last = std::max(last, p);
+      int64_t rlast = 0;
+      for (int64_t p : l_.reduce_param) rlast = std::max(rlast, p);
+      params = static_cast<size_t>(last + rlast + 1);
+    }
+    if (gamma_.empty()) gamma_.assign(params, 1.0f);
+    if (beta_.empty()) beta_.assign(params, 0.0f);
+  }
 
   void run(const RunContext&, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
@@ -316,8 +353,9 @@ class NormKernel : public Kernel {
     float* y = outputs[0];
     const int64_t kept = l_.kept(), n = l_.reduced();
     const bool par = kept * n >= kParallelMinElements && kept > 1 && threads_ > 1;
-    const bool has_gamma = !gamma_.empty(), has_beta = !beta_.empty();
     const bool param_tables = !l_.reduce_param.empty();
+    const float* g = gamma_.data();
+    const float* b = beta_.data();
 #pragma omp parallel for num_threads(threads_) if (par) schedule(static)
     for (int64_t m = 0; m < kept; ++m) {
       const int64_t base = l_.kept_offset[static_cast<size_t>(m)];
@@ -327,15 +365,18 @@ class NormKernel : public Kernel {
           stat_ == Stat::SumSquare ? std::max(mo.second, epsilon_) : mo.second + epsilon_;
       const float inv = static_cast<float>(1.0 / std::sqrt(denom_sq));
       const float center = subtract_mean_ ? static_cast<float>(mo.mean) : 0.0f;
+      if (l_.contiguous && !param_tables) {
+        const float* xr = x + base;
+        float* yr = y + base;
+        for (int64_t i = 0; i < n; ++i) yr[i] = (xr[i] - center) * inv * g[i] + b[i];
+        continue;
+      }
       const int64_t pbase = param_tables ? l_.kept_param[static_cast<size_t>(m)] : 0;
       for (int64_t i = 0; i < n; ++i) {
-        const int64_t off = base + (l_.contiguous ? i : l_.reduce_offset[static_cast<size_t>(i)]);
-        const size_t p =
-            static_cast<size_t>(param_tables ? pbase + l_.reduce_param[static_cast<size_t>(i)] : i);
-        float v = (x[off] - center) * inv;
-        if (has_gamma) v *= gamma_[p];
-        if (has_beta) v += beta_[p];
-        y[off] = v;
+        const size_t ui = static_cast<size_t>(i);
+        const int64_t off = base + (l_.contiguous ? i : l_.reduce_offset[ui]);
+        const int64_t p = param_tables ? pbase + l_.reduce_param[ui] : i;
+        y[off] = (x[off] - center) * inv * g[p] + b[p];
       }
     }
   }
