@@ -7,7 +7,8 @@ Every measurement is a fresh process, one model x runtime at a time, repeated --
 (src/cli/bench.cpp): wall from the process's start (/proc/self/stat field 22 against
 CLOCK_BOOTTIME), CPU = CLOCK_PROCESS_CPUTIME_ID (all threads, from the start), peak RSS = ru_maxrss.
 For the Python peers (peer_child.py) that includes the interpreter's start and the imports. The
-parent also times each child from spawn to exit and takes its rusage from wait4, as a cross-check.
+parent's launcher (launch.c) times each child from fork to exit and takes its rusage from wait4, as
+a cross-check.
 
     KR_PY=$(bench/peers/setup-venv.sh | tail -1)
     $KR_PY bench/peers/make_models.py                  # models + conversions (cached)
@@ -28,7 +29,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -56,24 +56,35 @@ TIMEOUT_S = 900
 # running one child
 
 
-def spawn(cmd, env=None):
-    """Runs cmd to exit; returns (rc, stdout, stderr, parent wall ms, child CPU ms, child maxrss kB)."""
+def spawn(cmd, env=None, discard_stdout=False):
+    """Runs cmd to exit through launch.c; returns (rc, stdout, stderr, wall ms, CPU ms, peak RSS kB)
+    with the last three as seen by its parent (fork to reaped, and the child's rusage)."""
     out_path = os.path.join(MODELS_DIR, ".child.out")
     err_path = os.path.join(MODELS_DIR, ".child.err")
-    with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        t0 = time.monotonic()
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
-        timer = threading.Timer(TIMEOUT_S, p.kill)
-        timer.start()
-        _, status, ru = os.wait4(p.pid, 0)
-        wall = (time.monotonic() - t0) * 1e3
-        timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
-    with open(out_path, errors="replace") as f:
-        stdout = f.read()
+    rep_path = os.path.join(MODELS_DIR, ".child.rusage")
+    if os.path.exists(rep_path):
+        os.unlink(rep_path)
+    with open(os.devnull if discard_stdout else out_path, "wb") as out, \
+            open(err_path, "wb") as err:
+        p = subprocess.Popen([c_binary("launch"), rep_path] + cmd, stdout=out, stderr=err,
+                             stdin=subprocess.DEVNULL, env=env)
+        try:
+            p.wait(timeout=TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+    stdout = ""
+    if not discard_stdout:
+        with open(out_path, errors="replace") as f:
+            stdout = f.read()
     with open(err_path, errors="replace") as f:
         stderr = f.read()
-    return p.returncode, stdout, stderr, wall, (ru.ru_utime + ru.ru_stime) * 1e3, ru.ru_maxrss
+    rep = {}
+    if os.path.exists(rep_path):
+        with open(rep_path) as f:
+            rep = json.loads(f.read() or "{}")
+    return (p.returncode, stdout, stderr, rep.get("wall_ms"), rep.get("cpu_ms"),
+            rep.get("peak_rss_kb"))
 
 
 def last_json(text):
@@ -89,9 +100,10 @@ def error_line(rc, stdout, stderr):
     return (f"exit {rc}: " + (lines[-1] if lines else "no output"))[:240]
 
 
-def touch_binary():
-    exe = os.path.join(MODELS_DIR, "bin", "touch")
-    src = os.path.join(HERE, "touch.c")
+def c_binary(name):
+    """bench/peers/NAME.c, compiled once into the cache (rebuilt when the source is newer)."""
+    exe = os.path.join(MODELS_DIR, "bin", name)
+    src = os.path.join(HERE, name + ".c")
     if not os.path.exists(exe) or os.path.getmtime(exe) < os.path.getmtime(src):
         os.makedirs(os.path.dirname(exe), exist_ok=True)
         subprocess.run(["cc", "-O2", "-o", exe, src], check=True)
@@ -112,7 +124,7 @@ def command(runtime, d, latency=False):
     if runtime == "cat":
         return ["cat", os.path.join(d, "model.h5")]
     if runtime in FLOORS:
-        return [touch_binary(), runtime, os.path.join(d, "model.h5")]
+        return [c_binary("touch"), runtime, os.path.join(d, "model.h5")]
     cmd = [sys.executable, os.path.join(HERE, "peer_child.py"), runtime, d]
     return cmd + (["--latency-runs", "20"] if latency else [])
 
@@ -121,15 +133,9 @@ def measure_once(runtime, d, latency=False):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     cmd = command(runtime, d, latency)
     if runtime == "cat":
-        with open(os.devnull, "wb") as null:
-            t0 = time.monotonic()
-            p = subprocess.Popen(cmd, stdout=null, stderr=subprocess.DEVNULL)
-            _, status, ru = os.wait4(p.pid, 0)
-            wall = (time.monotonic() - t0) * 1e3
-        rc = os.waitstatus_to_exitcode(status)
-        cpu, rss = (ru.ru_utime + ru.ru_stime) * 1e3, ru.ru_maxrss
+        rc, stdout, stderr, wall, cpu, rss = spawn(cmd, env, discard_stdout=True)
         if rc:
-            return {"error": f"exit {rc}"}
+            return {"error": error_line(rc, stdout, stderr)}
         # cat's own clocks are its whole life: its ready point is its exit.
         return {"parent_wall_ms": wall, "parent_cpu_ms": cpu, "parent_peak_rss_kb": rss,
                 "process_ready_wall_ms": wall, "process_ready_cpu_ms": cpu,
@@ -321,8 +327,15 @@ def report(raw, path):
     runs = raw.get("runs", [])
     if runs:
         last = runs[-1]
-        w(f"- Run: {last.get('started')} → {last.get('finished')}, {last.get('n')} runs per cell "
-          f"(median); load average at start {last.get('load_start')}, at end {last.get('load_end')}.")
+        per_rt = {}
+        for k, c in cells.items():
+            if "n" in c:
+                per_rt.setdefault(k.split("/")[1], set()).add(c["n"])
+        ns = ", ".join(f"{LABEL[r]} {'/'.join(map(str, sorted(v)))}" for r, v in per_rt.items()
+                       if r not in FLOORS)
+        w(f"- Runs: {runs[0].get('started')} → {last.get('finished')} ({len(runs)} invocation(s) of "
+          f"run.py); fresh processes per cell (median): floors {runs[0].get('n')}, {ns}. "
+          f"Load average at start {runs[0].get('load_start')}, at end {last.get('load_end')}.")
     w("- **Load conditions**: the machine's 2 cores were shared with other engineers' builds, tests "
       "and fixture generators during the whole run (load average 10–25 on 2 cores, listed per cell "
       "in results.json). Wall-clock figures are therefore inflated by waiting for a core, by a "
@@ -348,7 +361,7 @@ def report(raw, path):
       "`invoke`, `get_tensor` |")
     w("| OpenVINO | python start + `import openvino` + `Core().read_model(model.xml)` + "
       "`compile_model(…, 'CPU')` (no model cache) | `infer` |")
-    w("| floor: cat | `cat model.h5 > /dev/null` (whole process, from the parent: wait4) | |")
+    w("| floor: cat | `cat model.h5 > /dev/null` (whole process, from launch.c's wait4) | |")
     w("| floor: mmap | `touch mmap-byte model.h5` (bench/peers/touch.c): map, read every byte "
       "(whole process, in-process clocks) | |")
     w("")
@@ -456,9 +469,10 @@ def report(raw, path):
           f"{net / wb:.2f} | {'yes' if net <= 1.2 * wb else '**no**'} |")
     w("")
 
-    w("## Cross-check from the parent (spawn → exit, child rusage from wait4)")
+    w("## Cross-check from the parent (fork → exit, the child's rusage from wait4)")
     w("")
-    w("Includes process exit (the Python children skip interpreter teardown with `os._exit`).")
+    w("Measured by bench/peers/launch.c, which forks and reaps each measured process; includes "
+      "process exit (the Python children skip interpreter teardown with `os._exit`).")
     w("")
     cols = ["cat", "mmap-byte"] + RUNTIMES
     w("| model | " + " | ".join(LABEL[c] + " CPU" for c in cols) + " |")
@@ -554,7 +568,8 @@ def main():
     args = ap.parse_args()
     raw = load_raw()
     if not args.report_only:
-        if not os.path.exists(KERASRT):
+        if not os.path.exists(KERASRT) and any(r.startswith("kerasrt") for r in
+                                                args.runtimes.split(",")):
             sys.exit(f"run: {KERASRT} not built (cmake --build build/release --target kerasrt)")
         models = args.models.split(",")
         runtimes = args.runtimes.split(",")
