@@ -98,6 +98,10 @@ class WeightPool {
     for (size_t i = begin; i < end; ++i) indices_.push_back(i);
     used_.assign(indices_.size(), false);
   }
+  WeightPool(const LayerContext& ctx, std::vector<size_t> indices)
+      : ctx_(ctx), indices_(std::move(indices)) {
+    used_.assign(indices_.size(), false);
+  }
 
   bool has(std::string_view role) const { return find(role) >= 0; }
 
@@ -395,6 +399,16 @@ RnnResult bind_rnn(LayerContext& ctx, const Config& cfg, const std::string& cls,
   ops::RnnAttrs at;
   at.return_sequences = cfg.get_bool("return_sequences", false);
   at.return_state = cfg.get_bool("return_state", false);
+  if (at.return_state && cells.size() > 1) {
+    for (const RnnCell& c : cells) {
+      if (c.kind == RnnCellKind::Lstm) {
+        // Keras returns an LSTM cell's [h, c] inside a stack as one (2, batch, units) tensor.
+        cfg.fail(ErrorCode::Unsupported,
+                 "return_state of StackedRNNCells holding an LSTMCell (Keras returns its [h, c] "
+                 "as one stacked (2, batch, units) output)");
+      }
+    }
+  }
   at.go_backwards = ov.go_backwards.value_or(cfg.get_bool("go_backwards", false));
   at.zero_output_for_mask =
       ov.zero_output_for_mask.value_or(cfg.get_bool("zero_output_for_mask", false));
@@ -431,15 +445,41 @@ void set_rnn_masks(LayerContext& ctx, std::optional<graph::ValueId> mask, bool r
   }
 }
 
+// The tensors of one call: x, then initial states (tf-keras flattens them into the call's
+// inputs; Keras 3 passes initial_state= by keyword) and an explicit mask= (Keras 3 writes the
+// mask computation as op layers and passes it by keyword). An explicit mask wins over the mask
+// carried with x, as in Keras.
+struct CallInputs {
+  graph::ValueId x = -1;
+  std::optional<graph::ValueId> mask;
+  std::vector<graph::ValueId> states;
+};
+
+CallInputs call_inputs(LayerContext& ctx) {
+  CallInputs c;
+  c.x = ctx.input(0);
+  c.mask = ctx.input_mask(0);
+  std::vector<std::string> names = ctx.input_names();
+  for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+    const std::string name = i < names.size() ? names[i] : "";
+    if (name == "mask") {
+      c.mask = ctx.input(i);
+    } else if (name.empty() || name == "initial_state") {
+      c.states.push_back(ctx.input(i));
+    } else {
+      ctx.fail(ErrorCode::Unsupported, "call argument '" + name + "' is not supported");
+    }
+  }
+  return c;
+}
+
 void bind_recurrent(LayerContext& ctx) {
   ctx.expect_inputs(1, 64);
   Config cfg(ctx.config(), ctx, "");
   WeightPool pool(ctx, 0, ctx.stored_weights().size());
-  std::vector<graph::ValueId> states;
-  for (size_t i = 1; i < ctx.num_inputs(); ++i) states.push_back(ctx.input(i));
-  std::optional<graph::ValueId> mask = ctx.input_mask(0);
-  RnnResult r = bind_rnn(ctx, cfg, ctx.class_name(), pool, ctx.input(0), mask, states, {}, "");
-  set_rnn_masks(ctx, mask, r.return_sequences, 1);
+  CallInputs in = call_inputs(ctx);
+  RnnResult r = bind_rnn(ctx, cfg, ctx.class_name(), pool, in.x, in.mask, in.states, {}, "");
+  set_rnn_masks(ctx, in.mask, r.return_sequences, 1);
   ctx.set_outputs(r.outputs);
 }
 
@@ -478,20 +518,45 @@ void bind_bidirectional(LayerContext& ctx) {
 
   Config fcfg(config_of(*layer), ctx, "forward layer");
   Config bcfg(backward ? config_of(*backward) : config_of(*layer), ctx, "backward layer");
-  // Bidirectional.get_weights(): the forward layer's weights, then the backward layer's.
-  const size_t n = ctx.stored_weights().size();
-  WeightPool fpool(ctx, 0, n / 2);
-  WeightPool bpool(ctx, n / 2, n);
+  // Legacy .h5: Bidirectional.get_weights() order, the forward layer's weights then the backward
+  // layer's. A .keras file lists its groups alphabetically (backward_layer first), so a weight
+  // whose path names a forward_/backward_ component goes to that side.
+  const auto weights = ctx.stored_weights();
+  std::vector<size_t> fwd, bwd;
+  auto side = [](const std::string& name) {
+    size_t start = 0;
+    while (start < name.size()) {
+      size_t end = name.find('/', start);
+      if (end == std::string::npos) end = name.size();
+      std::string part = name.substr(start, end - start);
+      if (part.rfind("forward_", 0) == 0) return 1;
+      if (part.rfind("backward_", 0) == 0) return 2;
+      start = end + 1;
+    }
+    return 0;
+  };
+  bool named = true;
+  for (const StoredWeight& w : weights) {
+    int sd = side(w.name);
+    named &= sd != 0;
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    bool forward = named ? side(weights[i].name) == 1 : i < weights.size() / 2;
+    (forward ? fwd : bwd).push_back(i);
+  }
+  WeightPool fpool(ctx, fwd);
+  WeightPool bpool(ctx, bwd);
+  CallInputs in = call_inputs(ctx);
   std::vector<graph::ValueId> fstates, bstates;
-  const size_t given = ctx.num_inputs() - 1;
+  const size_t given = in.states.size();
   if (given % 2 != 0) {
     ctx.fail(ErrorCode::InvalidModel,
              "expected an even number of initial states, got " + std::to_string(given));
   }
   for (size_t i = 0; i < given; ++i) {
-    (i < given / 2 ? fstates : bstates).push_back(ctx.input(1 + i));
+    (i < given / 2 ? fstates : bstates).push_back(in.states[i]);
   }
-  std::optional<graph::ValueId> mask = ctx.input_mask(0);
+  std::optional<graph::ValueId> mask = in.mask;
   const bool return_sequences = fcfg.get_bool("return_sequences", false);
   Overrides fo, bo;
   fo.zero_output_for_mask = return_sequences;
@@ -499,8 +564,8 @@ void bind_bidirectional(LayerContext& ctx) {
   // Without an explicit backward layer Keras copies the layer with go_backwards flipped
   // (tf-keras: not go_backwards; Keras 3: True, which is the same for valid configs).
   if (!backward) bo.go_backwards = !fcfg.get_bool("go_backwards", false);
-  RnnResult f = bind_rnn(ctx, fcfg, cls, fpool, ctx.input(0), mask, fstates, fo, "forward");
-  RnnResult b = bind_rnn(ctx, bcfg, bcls, bpool, ctx.input(0), mask, bstates, bo, "backward");
+  RnnResult f = bind_rnn(ctx, fcfg, cls, fpool, in.x, mask, fstates, fo, "forward");
+  RnnResult b = bind_rnn(ctx, bcfg, bcls, bpool, in.x, mask, bstates, bo, "backward");
   if (b.return_sequences != f.return_sequences || b.return_state != f.return_state) {
     ctx.fail(ErrorCode::InvalidModel,
              "forward and backward layers differ in return_sequences or return_state");
