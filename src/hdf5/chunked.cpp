@@ -7,13 +7,14 @@
 //
 // Every chunk found is checked against the dataset's chunk grid, decoded (filters.cpp) to exactly
 // the chunk's byte size and copied into the C-order output; edge chunks are clipped to the
-// dataspace. Chunks that were never written read as zero (h5py's default fill value).
+// dataspace. Chunks that were never written read as the dataset's fill value (zero by default).
 //
 // Work is bounded: the number of chunk entries visited is capped at a small multiple of the
 // dataset's chunk count, so cyclic or DAG-shaped indexes cannot make us loop or redo work without
 // end, and every structure is read through FileImpl::range / ByteReader.
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "hdf5/internal.h"
@@ -28,11 +29,12 @@ class ChunkReader {
  public:
   ChunkReader(const FileImpl& file, const LayoutInfo& layout,
               const std::vector<FilterInfo>& filters, const Dataspace& space, uint32_t element_size,
-              std::span<std::byte> out, std::string_view path)
+              const FillInfo& fill, std::span<std::byte> out, std::string_view path)
       : file_(file),
         layout_(layout),
         filters_(filters),
         elsize_(element_size),
+        fill_(fill),
         out_(out),
         path_(path),
         dims_(space.dims) {}
@@ -48,6 +50,7 @@ class ChunkReader {
   }
 
   void setup_geometry();
+  void read_index();
   // Linear index of a chunk over the maximum chunk grid (H5VM_array_offset_pre with
   // layout->max_down_chunks), used by the implicit and fixed-array indexes.
   uint64_t max_linear_index(std::span<const uint64_t> scaled) const;
@@ -58,7 +61,15 @@ class ChunkReader {
                uint32_t filter_mask);
   void copy_chunk(std::span<const std::byte> data, std::span<const uint64_t> scaled);
 
-  void v1_btree(uint64_t address, int expected_level, unsigned depth);
+  // A decoded v1 B-tree node: entries + 1 keys of rank + 1 scaled offsets each, and the children.
+  struct V1Node {
+    int level = 0;
+    std::vector<uint64_t> scaled;
+    std::vector<uint32_t> nbytes, mask;
+    std::vector<uint64_t> child;
+  };
+  const V1Node& v1_node(uint64_t address, int expected_level);
+  void v1_btree();
   void single_chunk();
   void implicit();
   void fixed_array();
@@ -69,6 +80,8 @@ class ChunkReader {
   const LayoutInfo& layout_;
   const std::vector<FilterInfo>& filters_;
   uint32_t elsize_;
+  const FillInfo& fill_;
+  uint64_t written_ = 0;  // chunks copied into the output
   std::span<std::byte> out_;
   std::string_view path_;
   std::vector<uint64_t> dims_;
@@ -80,6 +93,8 @@ class ChunkReader {
   uint64_t total_chunks_ = 0;
   uint64_t budget_ = 0;  // chunk entries and index nodes we accept to visit
   std::vector<std::byte> scratch_;
+  std::unordered_map<uint64_t, V1Node> v1_nodes_;  // nodes decoded so far, by address
+  uint64_t v1_budget_ = 0;                         // keys we accept to decode
   // copy_chunk's strides (bytes) and per-chunk coordinates.
   std::vector<uint64_t> cstride_, ostride_, start_, extent_, idx_;
 };
@@ -189,6 +204,7 @@ void ChunkReader::process(std::span<const uint64_t> scaled, uint64_t address, ui
   }
   // Layout v4 flag bit 0: partial edge chunks were written without filters.
   const bool filtered = !filters_.empty() && !(partial && (layout_.flags & 0x01));
+  ++written_;
   if (!filtered) {
     copy_chunk(file_.range(address, chunk_bytes_, path_, "chunk"), scaled);
     return;
@@ -231,10 +247,22 @@ void ChunkReader::copy_chunk(std::span<const std::byte> data, std::span<const ui
 // v1 B-tree, node type 1 (III.A.1): "TREE", type, level, entries used, left and right siblings,
 // then key 0, child 0, ..., key n. A chunk key is chunk size (u32), filter mask (u32) and
 // rank + 1 offsets (u64, in elements; the last one is for the element-size dimension).
-void ChunkReader::v1_btree(uint64_t address, int expected_level, unsigned depth) {
-  if (depth > file_.options.max_depth) bad(address, "chunk B-tree nested too deeply");
-  if (budget_ == 0) bad(address, "chunk B-tree has more nodes than the dataset has chunks");
-  --budget_;
+//
+// Chunks are found the way libhdf5 finds them, not by walking the leaves: for every chunk of the
+// grid, H5B_find binary-searches each node with H5D__btree_cmp3 and the leaf entry must pass
+// H5D__btree_found. A key that was damaged (an offset outside the dataspace, a non-zero trailing
+// offset, keys out of order) then makes the same chunks absent (fill value) as in libhdf5,
+// instead of placing data where libhdf5 would not. As in H5D__btree_decode_key, every offset of
+// every key of a node that is visited must be a multiple of its chunk dimension (the trailing one
+// of the element size), else the read fails.
+const ChunkReader::V1Node& ChunkReader::v1_node(uint64_t address, int expected_level) {
+  if (auto it = v1_nodes_.find(address); it != v1_nodes_.end()) {
+    if (expected_level >= 0 && it->second.level != expected_level) {
+      bad(address + 5, "chunk B-tree node at level " + std::to_string(it->second.level) +
+                           ", expected " + std::to_string(expected_level));
+    }
+    return it->second;
+  }
   const uint64_t O = file_.sizeof_offsets;
   const uint64_t head_size = 4 + 1 + 1 + 2 + 2 * O;
   auto head = file_.range(address, head_size, path_, "chunk B-tree node");
@@ -243,36 +271,102 @@ void ChunkReader::v1_btree(uint64_t address, int expected_level, unsigned depth)
   if (uint8_t type = h.u8(); type != 1) {
     bad(address + 4, "B-tree node of type " + std::to_string(type) + " in a chunk index");
   }
-  const int level = h.u8();
+  V1Node node;
+  node.level = h.u8();
   const uint64_t entries = h.u16();
-  if (expected_level >= 0 && level != expected_level) {
-    bad(address + 5, "chunk B-tree node at level " + std::to_string(level) + ", expected " +
+  if (expected_level >= 0 && node.level != expected_level) {
+    bad(address + 5, "chunk B-tree node at level " + std::to_string(node.level) + ", expected " +
                          std::to_string(expected_level));
   }
-  const uint64_t key_size = 8 + 8 * (uint64_t(rank_) + 1);
+  // Decoded keys are kept for the whole read; their number is bounded like the chunk entries.
+  if (entries + 1 > v1_budget_) {
+    bad(address, "chunk B-tree has more entries than the dataset has chunks");
+  }
+  v1_budget_ -= entries + 1;
+  const size_t ndims = rank_ + 1;
+  const uint64_t key_size = 8 + 8 * uint64_t(ndims);
   const uint64_t size = head_size + entries * (key_size + O) + key_size;
   auto image = file_.range(address, size, path_, "chunk B-tree node");
   ByteReader r(file_, image, address, path_);
   r.seek(static_cast<size_t>(head_size));
-  std::vector<uint64_t> scaled(rank_);
-  for (uint64_t i = 0; i < entries; ++i) {
+  node.scaled.resize((entries + 1) * ndims);
+  node.nbytes.resize(entries + 1);
+  node.mask.resize(entries + 1);
+  node.child.resize(entries);
+  for (uint64_t i = 0; i <= entries; ++i) {
     const uint64_t key_at = r.offset();
-    const uint32_t nbytes = r.u32();
-    const uint32_t mask = r.u32();
-    for (size_t d = 0; d < rank_; ++d) {
-      uint64_t off = r.u64();
-      if (off % chunk_[d] != 0) bad(key_at, "chunk offset not on a chunk boundary");
-      scaled[d] = off / chunk_[d];
+    node.nbytes[i] = r.u32();
+    node.mask[i] = r.u32();
+    for (size_t d = 0; d < ndims; ++d) {
+      const uint64_t dim = d < rank_ ? chunk_[d] : elsize_;
+      const uint64_t off = r.u64();
+      if (off % dim != 0) bad(key_at, "chunk offset not on a chunk boundary");
+      node.scaled[i * ndims + d] = off / dim;
     }
-    r.u64();  // offset in the element-size dimension, always 0
-    const uint64_t child = r.address();
-    if (level == 0) {
-      process(scaled, child, nbytes, mask);
-    } else {
-      if (child == kUndefinedAddress) bad(key_at, "undefined child in a chunk B-tree");
-      v1_btree(child, level - 1, depth + 1);
-    }
+    if (i < entries) node.child[i] = r.address();
   }
+  return v1_nodes_.emplace(address, std::move(node)).first->second;
+}
+
+void ChunkReader::v1_btree() {
+  // Real trees hold one key per chunk plus one per node (about 1/32 more): twice the chunk count
+  // plus slack bounds the memory of the decoded nodes.
+  v1_budget_ = storage::add_sat(storage::mul_sat(total_chunks_, 2), 1024);
+  const size_t ndims = rank_ + 1;
+  std::vector<uint64_t> want(ndims, 0);  // the chunk's scaled offset, 0 in the trailing dim
+  // H5D__btree_cmp3: <0 if `want` sorts before the left key, >0 if at or after the right key.
+  auto cmp3 = [&](const uint64_t* lt, const uint64_t* rt) -> int {
+    if (ndims == 2) {  // libhdf5's special case for 1-D datasets
+      if (want[0] > rt[0]) return 1;
+      if (want[0] == rt[0] && want[1] >= rt[1]) return 1;
+      if (want[0] < lt[0]) return -1;
+      return 0;
+    }
+    auto lex = [&](const uint64_t* k) {  // H5VM_vector_cmp_u
+      for (size_t d = 0; d < ndims; ++d) {
+        if (want[d] != k[d]) return want[d] < k[d] ? -1 : 1;
+      }
+      return 0;
+    };
+    if (lex(rt) >= 0) return 1;
+    if (lex(lt) < 0) return -1;
+    return 0;
+  };
+  for_each_grid_chunk([&](std::span<const uint64_t> scaled) {
+    std::copy(scaled.begin(), scaled.end(), want.begin());
+    uint64_t address = layout_.address;
+    int level = -1;
+    for (unsigned depth = 0;; ++depth) {
+      if (depth > file_.options.max_depth) bad(address, "chunk B-tree nested too deeply");
+      const V1Node& node = v1_node(address, level);
+      // H5B_find: binary search for the child whose key range holds the chunk.
+      uint64_t lt = 0, rt = node.child.size(), idx = 0;
+      int cmp = 1;
+      while (lt < rt && cmp != 0) {
+        idx = (lt + rt) / 2;
+        cmp = cmp3(&node.scaled[idx * ndims], &node.scaled[(idx + 1) * ndims]);
+        if (cmp < 0) {
+          rt = idx;
+        } else {
+          lt = idx + 1;
+        }
+      }
+      if (cmp != 0) return process(scaled, kUndefinedAddress, 0, 0);  // not in the tree
+      const uint64_t child = node.child[idx];
+      if (node.level > 0) {
+        if (child == kUndefinedAddress) bad(address, "undefined child in a chunk B-tree");
+        address = child;
+        level = node.level - 1;
+        continue;
+      }
+      // H5D__btree_found: is this really the requested chunk? (unsigned, wrapping as in C)
+      const uint64_t* key = &node.scaled[idx * ndims];
+      for (size_t d = 0; d < ndims; ++d) {
+        if (want[d] >= key[d] + 1) return process(scaled, kUndefinedAddress, 0, 0);
+      }
+      return process(scaled, child, node.nbytes[idx], node.mask[idx]);
+    }
+  });
 }
 
 void ChunkReader::single_chunk() {
@@ -652,7 +746,8 @@ void ChunkReader::btree2() {
   // stored size (1..8 bytes, width implied by the record size), filter mask, scaled offsets.
   const bool filtered = !filters_.empty();
   const uint64_t O = file_.sizeof_offsets;
-  std::vector<uint64_t> scaled(rank_);
+  std::vector<uint64_t> scaled(rank_), prev(rank_);
+  bool first = true;
   btree2_for_each(file_, layout_.address, filtered ? 11 : 10, path_, [&](ByteReader& rec) {
     const uint64_t size = rec.remaining();
     const uint64_t fixed = O + 8 * uint64_t(rank_) + (filtered ? 4 : 0);
@@ -667,7 +762,17 @@ void ChunkReader::btree2() {
       stored = rec.uint_n(static_cast<unsigned>(size - fixed));
       mask = rec.u32();
     }
+    const uint64_t at = rec.offset();
     for (size_t d = 0; d < rank_; ++d) scaled[d] = rec.u64();
+    // Records are sorted by their scaled offsets (H5D__bt2_compare, H5VM_vector_cmp_u) and
+    // libhdf5 finds chunks by searching on them: a record out of order would be placed where
+    // libhdf5 cannot find it, so it is refused (each chunk is then also copied at most once).
+    if (!first &&
+        !std::lexicographical_compare(prev.begin(), prev.end(), scaled.begin(), scaled.end())) {
+      bad(at, "chunk B-tree records are not in increasing chunk order");
+    }
+    first = false;
+    prev = scaled;
     process(scaled, addr, stored, mask);
     return true;
   });
@@ -683,10 +788,16 @@ void ChunkReader::run() {
              " bytes of data");
   }
   if (out_.empty()) return;  // (memset of a null pointer is undefined even for 0 bytes)
-  std::memset(out_.data(), 0, out_.size());
+  // Never-written chunks read as the fill value (H5D__chunk_lock); usually all are overwritten.
+  if (fill_.error.empty()) fill_elements(file_, fill_, out_, path_);
+  read_index();
+  if (written_ < total_chunks_ && !fill_.error.empty()) fill_elements(file_, fill_, out_, path_);
+}
+
+void ChunkReader::read_index() {
   if (total_chunks_ == 0 || layout_.address == kUndefinedAddress) return;
   if (layout_.version < 4) {
-    v1_btree(layout_.address, -1, 0);
+    v1_btree();
     return;
   }
   switch (layout_.index_type) {
@@ -714,8 +825,30 @@ void ChunkReader::run() {
 
 void read_chunked(const FileImpl& file, const LayoutInfo& layout,
                   const std::vector<FilterInfo>& filters, const Dataspace& space,
-                  uint32_t element_size, std::span<std::byte> out, std::string_view path) {
-  ChunkReader(file, layout, filters, space, element_size, out, path).run();
+                  uint32_t element_size, const FillInfo& fill, std::span<std::byte> out,
+                  std::string_view path) {
+  ChunkReader(file, layout, filters, space, element_size, fill, out, path).run();
+}
+
+void fill_elements(const FileImpl& file, const FillInfo& fill, std::span<std::byte> out,
+                   std::string_view path) {
+  if (!fill.error.empty()) fail(file, fill.at, path, fill.error);
+  if (out.empty()) return;
+  if (fill.value.empty()) {
+    std::memset(out.data(), 0, out.size());
+    return;
+  }
+  if (out.size() % fill.value.size() != 0) {
+    fail(file, fill.at, path, "fill value size does not divide the data size");
+  }
+  // Copy one element, then double the filled prefix (few memcpy calls for large outputs).
+  std::memcpy(out.data(), fill.value.data(), fill.value.size());
+  size_t done = fill.value.size();
+  while (done < out.size()) {
+    const size_t n = std::min(done, out.size() - done);
+    std::memcpy(out.data() + done, out.data(), n);
+    done += n;
+  }
 }
 
 }  // namespace kerasrt::hdf5

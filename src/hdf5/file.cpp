@@ -339,6 +339,12 @@ Dataset Group::open_dataset(std::string_view relative_path) const {
 // ---------------------------------------------------------------------------------------------
 // Datasets
 
+namespace {
+FillInfo fill_info(const ObjectHeader& h) {
+  return FillInfo{h.fill, h.fill_error, h.fill_at};
+}
+}  // namespace
+
 const Datatype& Dataset::dtype() const {
   return header_->dtype;
 }
@@ -363,7 +369,13 @@ std::optional<std::span<const std::byte>> Dataset::contiguous_bytes() const {
   if (h.layout.cls == LayoutClass::Compact) return h.layout.compact;
   if (h.layout.cls != LayoutClass::Contiguous) return std::nullopt;
   uint64_t n = stored_bytes();
-  if (n == 0 || h.layout.address == kUndefinedAddress) return std::span<const std::byte>();
+  if (n == 0) return std::span<const std::byte>();
+  if (h.layout.address == kUndefinedAddress) {
+    // Never written: reads as the fill value, which has no view unless it is zero (or unusable,
+    // and then read_raw reports why).
+    if (!h.fill.empty() || !h.fill_error.empty()) return std::nullopt;
+    return std::span<const std::byte>();
+  }
   return file_->range(h.layout.address, n, path_, "contiguous data");
 }
 
@@ -385,11 +397,11 @@ void Dataset::read_raw(std::span<std::byte> out) const {
       if (!h.filters.empty()) {
         fail_unsupported(*file_, h.address, path_, "filters on a non-chunked dataset");
       }
-      auto view = *contiguous_bytes();
-      if (view.empty()) {
-        std::fill(out.begin(), out.end(), std::byte{0});  // never written: the fill value
+      auto view = contiguous_bytes();
+      if (!view || view->empty()) {
+        fill_elements(*file_, fill_info(h), out, path_);  // never written: the fill value
       } else {
-        std::memcpy(out.data(), view.data(), view.size());
+        std::memcpy(out.data(), view->data(), view->size());
       }
       return;
     }
@@ -398,7 +410,7 @@ void Dataset::read_raw(std::span<std::byte> out) const {
         fail_code(*file_, ErrorCode::ResourceExhausted, path_,
                   "dataset of " + std::to_string(n) + " bytes exceeds max_decoded_bytes");
       }
-      read_chunked(*file_, h.layout, h.filters, h.space, h.dtype.size, out, path_);
+      read_chunked(*file_, h.layout, h.filters, h.space, h.dtype.size, fill_info(h), out, path_);
       return;
     case LayoutClass::Virtual:
       break;

@@ -187,12 +187,15 @@ class Dataset : public Object {
   uint64_t stored_bytes() const;
 
   // Zero-copy view of the element bytes when the data is contiguous (or compact) and unfiltered;
-  // nullopt otherwise. An empty dataset, or one never written (undefined address), gives an empty
-  // span. h5py never aligns data: the view may have any alignment.
+  // nullopt otherwise. An empty dataset, or one never written (undefined address) whose fill value
+  // is zero, gives an empty span; a never-written one with a non-zero fill value gives nullopt
+  // (read_raw / read_float32 return the fill value). h5py never aligns data: the view may have any
+  // alignment.
   std::optional<std::span<const std::byte>> contiguous_bytes() const;
 
   // The element bytes in their stored type, C order, for any layout and filter pipeline.
-  // out.size() must equal stored_bytes(). Unwritten chunks read as the fill value (zero).
+  // out.size() must equal stored_bytes(). Unwritten chunks and never-written contiguous data read
+  // as the dataset's fill value (fill value message; zero when it has none).
   void read_raw(std::span<std::byte> out) const;
   std::vector<std::byte> read_raw() const;
 

@@ -216,12 +216,26 @@ struct LayoutInfo {
 
 inline constexpr uint64_t kUnlimitedDim = ~0ull;
 
+// What never-written data reads as: `value` is one element (element_size bytes) or empty for
+// zeros; a non-empty `error` means the dataset's fill value message is unusable, and a read that
+// needs it fails with that message at byte `at`.
+struct FillInfo {
+  std::span<const std::byte> value;
+  std::string_view error;
+  uint64_t at = kUndefinedAddress;
+};
+
+// Fills `out` with copies of fill.value (zeros when it is empty); fails if fill.error is set.
+void fill_elements(const FileImpl& file, const FillInfo& fill, std::span<std::byte> out,
+                   std::string_view path);
+
 // Decodes a whole chunked dataset into `out` (stored element type, C order, exactly
-// num_elements * element_size bytes). Missing chunks are zero-filled. Each chunk's decoded size is
-// checked against the chunk dims before it is copied.
+// num_elements * element_size bytes). Missing chunks read as the fill value. Each chunk's decoded
+// size is checked against the chunk dims before it is copied.
 void read_chunked(const FileImpl& file, const LayoutInfo& layout,
                   const std::vector<FilterInfo>& filters, const Dataspace& space,
-                  uint32_t element_size, std::span<std::byte> out, std::string_view path);
+                  uint32_t element_size, const FillInfo& fill, std::span<std::byte> out,
+                  std::string_view path);
 
 // Undoes the filter pipeline for one chunk (filters applied in reverse order; a bit set in
 // filter_mask skips that filter). `expected_size` is the chunk's decoded size; the result must be

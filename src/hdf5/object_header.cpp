@@ -30,7 +30,7 @@ constexpr unsigned kMaxChunks = 1u << 16;
 // Raw messages collected from all chunks, decoded once the whole header is known.
 struct Collected {
   std::vector<MessageRef> dataspace, datatype, layout, pipeline, link_info, symbol_table,
-      attribute_info;
+      attribute_info, fill_value, fill_value_old;
   bool external = false;
 };
 
@@ -63,6 +63,12 @@ void collect(const FileImpl& f, ObjectHeader& h, Collected& c, ChunkQueue& q, ui
       break;
     case kMsgLayout:
       c.layout.push_back({data, at});
+      break;
+    case kMsgFillValue:
+      c.fill_value.push_back({data, at});
+      break;
+    case kMsgFillValueOld:
+      c.fill_value_old.push_back({data, at});
       break;
     case kMsgFilterPipeline:
       c.pipeline.push_back({data, at});
@@ -100,6 +106,68 @@ void collect(const FileImpl& f, ObjectHeader& h, Collected& c, ChunkQueue& q, ui
       }
       break;
   }
+}
+
+// Fill value of a dataset, as H5D__open_oid picks it: the new message (0x05) if present, else the
+// old one (0x04), else zeros. Decoding follows H5O__fill_new_decode / H5O__fill_old_decode:
+//   0x05 v1, v2: space allocation time, fill write time, "defined" byte; then size (u32) and value
+//                when defined;
+//   0x05 v3:     flags (bits 0-1 allocation time, 2-3 write time, 4 undefined, 5 has value); then
+//                size (u32) and value when bit 5 is set;
+//   0x04:        size (u32), value.
+// Fill write time 1 (H5D_FILL_TIME_NEVER) leaves never-written chunks zero (H5D__chunk_lock). A
+// fill value whose size is not the element size is kept as an error for the reads that need it.
+void parse_fill_value(const Collected& c, ObjectHeader& h) {
+  const bool is_new = !c.fill_value.empty();
+  if (!is_new && c.fill_value_old.empty()) return;
+  const MessageRef& m = is_new ? c.fill_value.front() : c.fill_value_old.front();
+  h.fill_at = m.address;
+  auto bad = [&](std::string what) { h.fill_error = std::move(what); };
+  const auto& d = m.data;
+  size_t pos = 0;
+  auto u8 = [&](uint8_t& v) {
+    if (pos >= d.size()) return false;
+    v = static_cast<uint8_t>(d[pos++]);
+    return true;
+  };
+  bool has_value = true;
+  unsigned fill_time = 2;  // H5D_FILL_TIME_IFSET
+  if (is_new) {
+    uint8_t version = 0;
+    if (!u8(version)) return bad("truncated fill value message");
+    if (version < 1 || version > 3) {
+      return bad("fill value message version " + std::to_string(version));
+    }
+    if (version < 3) {
+      uint8_t alloc = 0, time = 0, defined = 0;
+      if (!u8(alloc) || !u8(time) || !u8(defined)) return bad("truncated fill value message");
+      fill_time = time;
+      has_value = defined != 0;
+    } else {
+      uint8_t flags = 0;
+      if (!u8(flags)) return bad("truncated fill value message");
+      if (flags & ~0x3Fu) return bad("unknown fill value message flags");
+      fill_time = (flags >> 2) & 3;
+      has_value = (flags & 0x10) == 0 && (flags & 0x20) != 0;
+    }
+  }
+  if (!has_value) return;  // no value: zeros
+  if (d.size() - pos < 4) return bad("truncated fill value message");
+  uint32_t size = 0;
+  for (int i = 3; i >= 0; --i) size = (size << 8) | static_cast<uint8_t>(d[pos + i]);
+  pos += 4;
+  if (size == 0) return;
+  if (size > d.size() - pos) return bad("fill value runs past its message");
+  if (size != h.dtype.size) {
+    return bad("fill value of " + std::to_string(size) + " bytes for elements of " +
+               std::to_string(h.dtype.size));
+  }
+  if (fill_time == 1) return;  // H5D_FILL_TIME_NEVER
+  auto value = d.subspan(pos, size);
+  if (std::all_of(value.begin(), value.end(), [](std::byte b) { return b == std::byte{0}; })) {
+    return;
+  }
+  h.fill.assign(value.begin(), value.end());
 }
 
 void read_v1(const FileImpl& f, ObjectHeader& h, Collected& c, std::string_view path) {
@@ -427,6 +495,7 @@ std::shared_ptr<const ObjectHeader> parse_object_header(const FileImpl& f, uint6
     parse_layout(f, *h, lm, path);
     if (h->layout.cls == LayoutClass::Chunked) h->layout.max_dims = std::move(max_dims);
     if (!c.pipeline.empty()) parse_pipeline(f, *h, c.pipeline.front(), path);
+    parse_fill_value(c, *h);
     // Storage must agree with the dataspace, so that no later read or allocation trusts a size
     // the file cannot back.
     uint64_t bytes = checked_bytes(f, h->space, h->dtype.size, lm.address, path);
@@ -506,7 +575,10 @@ AttributeFields read_attribute_fields(const FileImpl& f, ByteReader& r, uint64_t
   auto pad = [&](uint64_t n) { return a.version == 1 ? (n + 7) & ~uint64_t{7} : n; };
   auto name = r.bytes(pad(name_size));
   const char* p = reinterpret_cast<const char*>(name.data());
-  a.name = std::string_view(p, strnlen(p, std::min<size_t>(name_size, name.size())));
+  // The size counts the terminator; H5O__attr_decode copies name_size - 1 bytes with strndup, so
+  // the name ends at the first NUL or before the last byte, whatever that byte holds.
+  const size_t name_len = name_size > 0 ? name_size - 1u : 0;
+  a.name = std::string_view(p, strnlen(p, std::min<size_t>(name_len, name.size())));
   a.dtype = r.bytes(pad(dtype_size)).first(dtype_size);
   a.space = r.bytes(pad(space_size)).first(space_size);
   return a;

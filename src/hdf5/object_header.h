@@ -26,6 +26,8 @@ enum MessageType : uint16_t {
   kMsgDataspace = 0x01,
   kMsgLinkInfo = 0x02,
   kMsgDatatype = 0x03,
+  kMsgFillValueOld = 0x04,
+  kMsgFillValue = 0x05,
   kMsgExternalFiles = 0x07,
   kMsgLayout = 0x08,
   kMsgFilterPipeline = 0x0B,
@@ -79,6 +81,13 @@ struct ObjectHeader {
   LayoutInfo layout;
   std::vector<FilterInfo> filters;
   bool external_storage = false;  // External Data Files message: raw data outside this file
+  // What never-written data reads as (fill value messages §IV.A.2.e/f): `fill` holds one element
+  // (dtype.size bytes), or is empty for zeros. A message that cannot be used is not an error until
+  // a read needs the fill value (libhdf5 never looks at it for fully written data); then
+  // `fill_error` says why, at byte `fill_at`.
+  std::vector<std::byte> fill;
+  std::string fill_error;
+  uint64_t fill_at = 0;
 };
 
 // Parses the object header at `address` (relative to the base) with all its continuation chunks.

@@ -111,6 +111,11 @@ def write_content(f, latest):
                                                dtype=[("a", "<i4"), ("b", "<f4")]))
     g.create_dataset("array", shape=(2,), dtype=np.dtype(("<f4", (3,))))
     g["kernel"] = g["f32"]  # a second hard link to the same object
+    # Non-zero fill values: a chunked dataset with one of 9 chunks written, and a contiguous
+    # dataset never written (undefined address).
+    pf = g.create_dataset("partial_fill", shape=(6, 6), dtype="f4", chunks=(2, 2), fillvalue=7.5)
+    pf[0:2, 0:2] = np.arange(4, dtype="f4").reshape(2, 2)
+    g.create_dataset("unwritten_fill", shape=(5,), dtype="<i2", fillvalue=-3)
 
 
 def write_small(f):

@@ -315,6 +315,25 @@ TEST_P(ReaderTest, SpecialLayouts) {
   EXPECT_EQ(c.read_float32(), (std::vector<float>{1, 2, 3}));
 }
 
+TEST_P(ReaderTest, NonZeroFillValues) {
+  Group d = root().open_group("data");
+  // Chunked, fillvalue 7.5, only chunk (0, 0) written.
+  Dataset p = d.open_dataset("partial_fill");
+  std::vector<float> want(36, 7.5f);
+  want[0] = 0, want[1] = 1, want[6] = 2, want[7] = 3;
+  EXPECT_EQ(p.read_float32(), want);
+  // Contiguous, never written, fillvalue -3 (int16): no view, reads give the fill value.
+  Dataset u = d.open_dataset("unwritten_fill");
+  EXPECT_FALSE(u.contiguous_bytes().has_value());
+  EXPECT_EQ(u.read_float32(), std::vector<float>(5, -3.0f));
+  auto raw = u.read_raw();
+  ASSERT_EQ(raw.size(), 10u);
+  for (size_t i = 0; i < raw.size(); i += 2) {
+    EXPECT_EQ(raw[i], std::byte{0xfd});
+    EXPECT_EQ(raw[i + 1], std::byte{0xff});
+  }
+}
+
 TEST_P(ReaderTest, ChunkedDatasets) {
   Group d = root().open_group("data");
   Dataset g = d.open_dataset("gzip");
