@@ -140,12 +140,97 @@ def timed(info, key, fn):
         print(f"make_models: {key}: {msg}", file=sys.stderr)
 
 
-def make(name, force):
+def conversions(d, model, sm, shape, dtype, spec):
+    """The peer formats' converters, by key; each writes its file into d."""
+    import tensorflow as tf
+
+    def to_onnx():
+        import onnx
+        import tf2onnx
+
+        out = os.path.join(d, "model.onnx")
+        dyn = tf.TensorSpec((None,) + shape, tf.as_dtype(dtype), name="x")
+        loaded = tf.saved_model.load(sm)
+        fn = loaded.signatures["serving_default"]
+        arg = list(fn.structured_input_signature[1].keys())[0]
+
+        @tf.function(input_signature=[dyn])
+        def serve(x):
+            return list(fn(**{arg: x}).values())[0]
+
+        tf2onnx.convert.from_function(serve, input_signature=[dyn], opset=17, output_path=out)
+        if len(onnx.load(out).graph.input) == 1:
+            return
+        # Constant tensors captured by the function (EfficientNet's un-adapted Normalization keeps
+        # its mean and variance as plain tensors, not variables) come out as extra graph inputs.
+        # Convert from the live model instead and turn those inputs into initializers.
+        @tf.function(input_signature=[dyn])
+        def serve_live(x):
+            return model(x, training=False)
+
+        captured = {internal.name: ext.numpy()
+                    for ext, internal in serve_live.get_concrete_function().graph.captures
+                    if internal.dtype != tf.resource and hasattr(ext, "numpy")}
+        tf2onnx.convert.from_function(serve_live, input_signature=[dyn], opset=17, output_path=out)
+        g = onnx.load(out)
+        for inp in list(g.graph.input)[1:]:
+            if inp.name not in captured:
+                raise RuntimeError(f"ONNX graph input {inp.name} is not a captured constant")
+            g.graph.initializer.append(onnx.numpy_helper.from_array(captured[inp.name], inp.name))
+            g.graph.input.remove(inp)
+        onnx.save(g, out)
+
+
+    def to_tflite():
+        # From a SavedModel with a fixed batch of 1: with the dynamic batch the LSTM's TensorList
+        # ops cannot be lowered to builtins, and LiteRT has no Flex (Select TF) ops.
+        import keras
+
+        sm1 = os.path.join(d, "saved_model_b1")
+        archive = keras.export.ExportArchive()
+        archive.track(model)
+        archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
+        archive.write_out(sm1, verbose=False)
+        conv = tf.lite.TFLiteConverter.from_saved_model(sm1)
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+        data = conv.convert()
+        with open(os.path.join(d, "model.tflite"), "wb") as f:
+            f.write(data)
+
+
+    def to_openvino():
+        import openvino as ov
+
+        m = ov.convert_model(sm)
+        ov.save_model(m, os.path.join(d, "model.xml"), compress_to_fp16=False)
+
+    return {"onnx": to_onnx, "tflite": to_tflite, "openvino": to_openvino}
+
+
+def make(name, force, redo=()):
     import numpy as np
     import tensorflow as tf
 
     d = os.path.join(OUT, name)
     meta = os.path.join(d, "convert.json")
+    if os.path.exists(meta) and redo:
+        import keras
+
+        info = json.load(open(meta))
+        model = keras.models.load_model(os.path.join(d, "model.h5"), compile=False)
+        sm = os.path.join(d, "saved_model")
+        shape, dtype = MODELS[name][1], MODELS[name][2]
+        spec = tf.TensorSpec((1,) + shape, tf.as_dtype(dtype), name="x")
+        convs = conversions(d, model, sm, shape, dtype, spec)
+        for key in redo:
+            timed(info, key, convs[key])
+            p = os.path.join(d, {"onnx": "model.onnx", "tflite": "model.tflite",
+                                 "openvino": "model.bin"}.get(key, ""))
+            if info["convert"][key]["ok"] and os.path.isfile(p):
+                info["convert"][key]["bytes"] = os.path.getsize(p)
+        json.dump(info, open(meta, "w"), indent=1)
+        print(f"make_models: {name}: redid {', '.join(redo)}")
+        return
     if os.path.exists(meta) and not force:
         info = json.load(open(meta))
         if krt_supported() and not info["convert"].get("krt", {}).get("ok"):
@@ -170,47 +255,9 @@ def make(name, force):
     timed(info, "saved_model", lambda: model.export(sm, format="tf_saved_model", verbose=False))
     spec = tf.TensorSpec((1,) + shape, tf.as_dtype(dtype), name="x")
 
-    def to_onnx():
-        import tf2onnx
-
-        loaded = tf.saved_model.load(sm)
-        fn = loaded.signatures["serving_default"]
-        arg = list(fn.structured_input_signature[1].keys())[0]
-
-        @tf.function(input_signature=[tf.TensorSpec((None,) + shape, tf.as_dtype(dtype), name="x")])
-        def serve(x):
-            return list(fn(**{arg: x}).values())[0]
-
-        tf2onnx.convert.from_function(serve, input_signature=serve.input_signature, opset=17,
-                                      output_path=os.path.join(d, "model.onnx"))
-
-    timed(info, "onnx", to_onnx)
-
-    def to_tflite():
-        # From a SavedModel with a fixed batch of 1: with the dynamic batch the LSTM's TensorList
-        # ops cannot be lowered to builtins, and LiteRT has no Flex (Select TF) ops.
-        import keras
-
-        sm1 = os.path.join(d, "saved_model_b1")
-        archive = keras.export.ExportArchive()
-        archive.track(model)
-        archive.add_endpoint("serve", lambda x: model(x, training=False), input_signature=[spec])
-        archive.write_out(sm1, verbose=False)
-        conv = tf.lite.TFLiteConverter.from_saved_model(sm1)
-        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        data = conv.convert()
-        with open(os.path.join(d, "model.tflite"), "wb") as f:
-            f.write(data)
-
-    timed(info, "tflite", to_tflite)
-
-    def to_openvino():
-        import openvino as ov
-
-        m = ov.convert_model(sm)
-        ov.save_model(m, os.path.join(d, "model.xml"), compress_to_fp16=False)
-
-    timed(info, "openvino", to_openvino)
+    convs = conversions(d, model, sm, shape, dtype, spec)
+    for key in ("onnx", "tflite", "openvino"):
+        timed(info, key, convs[key])
     if krt_supported():
         timed(info, "krt", lambda: convert_krt(d))
     # TensorFlow's reference output, so run.py can check every runtime predicts the same thing.
@@ -234,13 +281,14 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", help="comma-separated model names (default: all)")
     ap.add_argument("--force", action="store_true", help="rebuild even if cached")
+    ap.add_argument("--redo", help="redo these conversions of cached models (onnx,tflite,openvino)")
     args = ap.parse_args()
     names = args.only.split(",") if args.only else list(MODELS)
     for n in names:
         if n not in MODELS:
             sys.exit(f"make_models: unknown model {n!r}; known: {', '.join(MODELS)}")
     for n in names:
-        make(n, args.force)
+        make(n, args.force, args.redo.split(",") if args.redo else ())
 
 
 if __name__ == "__main__":

@@ -204,6 +204,13 @@ def run_cell(raw, model, runtime, n, latency):
                 "kerasrt-krt": "krt"}.get(runtime, "h5")
         table[key] = {"error": "conversion failed: " + conv.get(ckey, {}).get("error", "no file")}
         return
+    if runtime.startswith("kerasrt"):
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True).stdout.strip()
+        raw["kerasrt_build"] = {
+            "binary": KERASRT, "head_when_measured": head,
+            "binary_mtime": datetime.datetime.fromtimestamp(os.path.getmtime(KERASRT))
+            .isoformat(timespec="seconds")}
     samples, errors = [], []
     t0 = time.monotonic()
     for _ in range(n):
@@ -403,8 +410,11 @@ def report(raw, path):
     w("")
     w(f"- CPU: {mach['cpu']} ({mach['isa']}), {mach['cores']} cores visible, {mach['ram_gb']} GB RAM, "
       f"Linux {mach['kernel']} (VM)")
-    w(f"- kerasrt: commit {mach['kerasrt_commit']}; `build/release` (Release, "
-      f"{mach['compiler']}), oneDNN, all cores")
+    kb = raw.get("kerasrt_build", {})
+    w(f"- kerasrt: `{os.path.basename(kb.get('binary', KERASRT))}` built {kb.get('binary_mtime', '?')} "
+      f"in `build/release` (Release, {mach['compiler']}) from the shared working tree at commit "
+      f"{kb.get('head_when_measured', '?')} plus other engineers' uncommitted work in progress; "
+      f"oneDNN, all cores")
     w(f"- Python {mach['python']}; " + ", ".join(mach["packages"]))
     runs = raw.get("runs", [])
     if runs:
