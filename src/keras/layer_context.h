@@ -119,6 +119,21 @@ class LayerContext {
   virtual void set_output_mask(size_t output, graph::ValueId mask) = 0;
   virtual void drop_output_masks() = 0;
 
+  // -- keyword arguments of this call. Inputs are the call's positional tensors in order, then
+  // the tensors it got by keyword (MultiHeadAttention(q, v, key=k, attention_mask=m)); Keras 2
+  // keyword tensors likewise follow its node entries. input_names() gives "" for a positional
+  // input and the keyword for a keyword input (one name per input). call_kwargs() is the call's
+  // serialized keyword dict (Keras 3 node "kwargs", Keras 2 the entries' fourth item), e.g.
+  // {"use_causal_mask": true}, or null. Contexts without calls (wrappers' inner layers) keep
+  // these defaults.
+  virtual std::vector<std::string> input_names() const {
+    return std::vector<std::string>(num_inputs());
+  }
+  virtual const Json& call_kwargs() const {
+    static const Json kNull;
+    return kNull;
+  }
+
   [[noreturn]] void fail(ErrorCode code, const std::string& what) const;
 
  protected:
