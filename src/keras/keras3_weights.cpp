@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "keras/model_builder.h"
 #include "keras/weight_source.h"
@@ -98,6 +99,17 @@ std::optional<std::vector<std::string>> variable_order(const std::string& cls, c
     return roles;
   }
   if (cls == "RMSNormalization") return std::vector<std::string>{"scale"};
+  // keras/src/layers/attention/attention.py build(): scale, then concat_score_weight.
+  if (cls == "Attention") {
+    std::vector<std::string> roles;
+    if (config_flag(config, "use_scale", false)) roles.push_back("scale");
+    if (string_member(config, "score_mode") == "concat") roles.push_back("concat_score_weight");
+    return roles;
+  }
+  if (cls == "AdditiveAttention") {
+    if (config_flag(config, "use_scale", true)) return std::vector<std::string>{"scale"};
+    return std::vector<std::string>{};
+  }
   if (cls == "Embedding") return std::vector<std::string>{"embeddings"};
   if (cls == "PReLU") return std::vector<std::string>{"alpha"};
   if (cls == "Normalization") return std::vector<std::string>{"mean", "variance", "count"};
@@ -123,6 +135,21 @@ std::optional<std::pair<std::string, const Json*>> sub_object(const std::string&
     const Json& cell = member_or_null(config, "cell");  // keras.layers.RNN(cell)
     if (cell.is_object()) {
       return std::make_pair(string_member(cell, "class_name"), &member_or_null(cell, "config"));
+    }
+  }
+  // MultiHeadAttention / GroupedQueryAttention keep their projections in EinsumDense
+  // sub-layers: public properties query_dense... since Keras 3.1 (MHA only), the private
+  // attributes _query_dense... in 3.0 and for GQA; _gate_dense with use_gate.
+  if (cls == "MultiHeadAttention" || cls == "GroupedQueryAttention" ||
+      cls == "GroupQueryAttention") {
+    static const std::set<std::string> kProjections = {
+        "query_dense",  "key_dense",  "value_dense",  "output_dense",
+        "_query_dense", "_key_dense", "_value_dense", "_output_dense", "_gate_dense"};
+    if (kProjections.count(attribute)) {
+      static const Json kWithBias = Json::parse(R"({"bias_axes": "x"})", "EinsumDense");
+      static const Json kNoBias = Json::parse("{}", "EinsumDense");
+      return std::make_pair(std::string("EinsumDense"),
+                            config_flag(config, "use_bias", true) ? &kWithBias : &kNoBias);
     }
   }
   if (attribute == "layer" || attribute == "forward_layer" || attribute == "backward_layer") {
@@ -192,7 +219,9 @@ class KerasV3Weights final : public WeightSource {
       std::string cls = string_member(layer, "class_name");
       // Sequential's model.layers omits the InputLayer; a Functional's keeps it.
       if (sequential && cls == "InputLayer") continue;
-      std::string key = to_snake_case(cls);
+      // The key comes from the Python class, which a few registered names alias
+      // (keras.layers.GroupQueryAttention is class GroupedQueryAttention).
+      std::string key = to_snake_case(cls == "GroupQueryAttention" ? "GroupedQueryAttention" : cls);
       if (int& n = used[key]; n++ > 0) key += "_" + std::to_string(n - 1);
       Placed p{layers_group + "/" + key, &layer, {}};
       if (is_model_class(cls)) place_model(layer, layers_group_name(p.group), p.children);
