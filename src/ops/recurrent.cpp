@@ -134,9 +134,15 @@ class RnnKernel final : public Kernel {
     }
     prev_out_ = take(batch_ * cells.back().units);
     floats_ = off;
+    if (attrs_.stateful) {
+      for (const RnnCell& c : cells) {
+        state_floats_ += static_cast<size_t>(rnn_state_count(c.kind) * batch_ * c.units);
+      }
+    }
   }
 
   size_t scratch_bytes() const override { return floats_ * sizeof(float); }
+  size_t state_bytes() const override { return state_floats_ * sizeof(float); }
 
   void run(const RunContext& ctx, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
@@ -148,8 +154,9 @@ class RnnKernel final : public Kernel {
     const int64_t B = batch_, T = time_;
     const int64_t u_last = cells.back().units;
 
-    // Initial states.
+    // Initial states: given as inputs, else carried from the last call (stateful), else zero.
     size_t in_index = 1;
+    float* carried = at.stateful ? reinterpret_cast<float*>(ctx.state) : nullptr;
     for (size_t k = 0; k < cells.size(); ++k) {
       const RnnCell& c = cells[k];
       const int64_t n = batch_ * c.units;
@@ -157,9 +164,12 @@ class RnnKernel final : public Kernel {
       for (int s = 0; s < rnn_state_count(c.kind); ++s) {
         if (at.has_initial_states) {
           std::memcpy(st + s * n, inputs[in_index++], static_cast<size_t>(n) * sizeof(float));
+        } else if (carried != nullptr) {
+          std::memcpy(st + s * n, carried, static_cast<size_t>(n) * sizeof(float));
         } else {
           std::fill(st + s * n, st + (s + 1) * n, 0.0f);
         }
+        if (carried != nullptr) carried += n;
       }
     }
     float* prev_out = scratch + prev_out_;
@@ -221,6 +231,14 @@ class RnnKernel final : public Kernel {
     }
     if (!at.return_sequences) {
       std::memcpy(y, prev_out, static_cast<size_t>(B * u_last) * sizeof(float));
+    }
+    if (at.stateful) {
+      float* keep = reinterpret_cast<float*>(ctx.state);
+      for (size_t k = 0; k < cells.size(); ++k) {
+        const size_t n = static_cast<size_t>(rnn_state_count(cells[k].kind) * B * cells[k].units);
+        std::memcpy(keep, scratch + scratch_[k].state, n * sizeof(float));
+        keep += n;
+      }
     }
     if (at.return_state) {
       size_t out_index = 1;
@@ -330,6 +348,7 @@ class RnnKernel final : public Kernel {
   RnnAttrs attrs_;
   int64_t batch_, time_, features_;
   size_t xw_ = 0, prev_out_ = 0, floats_ = 0;
+  size_t state_floats_ = 0;  // stateful: every cell's states, in initial-state order
   std::vector<CellScratch> scratch_;
 };
 

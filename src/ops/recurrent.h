@@ -60,6 +60,9 @@ struct RnnAttrs {
   bool zero_output_for_mask = false;
   bool has_initial_states = false;  // inputs 1..S are the initial states (S = all states)
   bool has_mask = false;            // the last input is a (batch, time) 0/1 mask
+  // Keras stateful=True: the states carried in RunContext::state start each call (when no
+  // initial states are given) and receive its final states.
+  bool stateful = false;
 };
 
 // Inputs: x (batch, time, features), [initial states, each (batch, units of its cell), in

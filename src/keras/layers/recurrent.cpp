@@ -348,10 +348,6 @@ RnnResult bind_rnn(LayerContext& ctx, const Config& cfg, const std::string& cls,
                    graph::ValueId x, std::optional<graph::ValueId> mask,
                    const std::vector<graph::ValueId>& initial_states, const Overrides& ov,
                    std::string_view suffix) {
-  if (cfg.get_bool("stateful", false)) {
-    cfg.fail(ErrorCode::Unsupported,
-             "stateful=True (state kept between predict calls) is not supported");
-  }
   if (cfg.get_bool("time_major", false)) {
     cfg.fail(ErrorCode::Unsupported, "time_major=True is not supported");
   }
@@ -413,6 +409,9 @@ RnnResult bind_rnn(LayerContext& ctx, const Config& cfg, const std::string& cls,
   at.zero_output_for_mask =
       ov.zero_output_for_mask.value_or(cfg.get_bool("zero_output_for_mask", false));
   at.has_mask = mask.has_value();
+  // stateful=True: the final states of one predict call are the initial states of the next
+  // (unless the call gives initial states), kept by the runtime per model.
+  at.stateful = cfg.get_bool("stateful", false);
   std::vector<graph::ValueId> inputs{x};
   size_t states = 0;
   for (const RnnCell& c : cells) states += static_cast<size_t>(ops::rnn_state_count(c.kind));
