@@ -31,8 +31,41 @@ constexpr unsigned kMaxChunks = 1u << 16;
 struct Collected {
   std::vector<MessageRef> dataspace, datatype, layout, pipeline, link_info, symbol_table,
       attribute_info, fill_value, fill_value_old;
+  std::optional<Datatype> committed_datatype;  // a shared datatype message, resolved
   bool external = false;
 };
+
+// A datatype message shared with a committed (named) datatype (§IV.A.2.p "Shared Message"):
+// version 1: type u8, 6 reserved bytes, address; version 2: type u8, address; version 3: type u8
+// (2 = committed, in another object header), address. Follows the address to the named
+// datatype's own header. Nesting is bounded so that a header sharing its own type cannot loop.
+Datatype resolve_committed_datatype(const FileImpl& f, std::span<const std::byte> data,
+                                    uint64_t at, std::string_view path) {
+  thread_local int depth = 0;
+  if (depth >= 4) fail(f, at, path, "committed datatypes refer to each other in a loop");
+  ByteReader r(f, data, at, path);
+  uint8_t version = r.u8();
+  uint8_t type = r.u8();
+  if (version == 1) {
+    r.skip(6);
+  } else if (version == 3) {
+    if (type != 2) {
+      fail_unsupported(f, at, path, "datatype shared through the shared-message heap");
+    }
+  } else if (version != 2) {
+    fail(f, at, path, "shared message version " + std::to_string(version));
+  }
+  uint64_t address = r.address();
+  ++depth;
+  struct Leave {
+    ~Leave() { --depth; }
+  } leave;
+  auto named = parse_object_header(f, address, path);
+  if (named->kind != ObjectKind::NamedDatatype) {
+    fail(f, at, path, "shared datatype message points to an object that is not a datatype");
+  }
+  return named->dtype;
+}
 
 void add_continuation(const FileImpl& f, ChunkQueue& q, ByteReader& r, std::string_view path,
                       uint64_t at) {
@@ -49,8 +82,12 @@ void add_continuation(const FileImpl& f, ChunkQueue& q, ByteReader& r, std::stri
 void collect(const FileImpl& f, ObjectHeader& h, Collected& c, ChunkQueue& q, uint8_t type,
              uint8_t flags, std::span<const std::byte> data, uint64_t at, std::string_view path) {
   if ((flags & kMsgFlagShared) && type != kMsgContinuation) {
-    // Shared messages live in another object header or the SOHM heap (§IV.A.2.p); Keras and
-    // h5py files only produce them for committed datatypes, which this reader does not follow.
+    // Shared messages live in another object header or the SOHM heap (§IV.A.2.p); h5py files
+    // only produce them for committed datatypes (a dataset made with dtype=f["named"]).
+    if (type == kMsgDatatype) {
+      if (!c.committed_datatype) c.committed_datatype = resolve_committed_datatype(f, data, at, path);
+      return;
+    }
     fail_unsupported(f, at, path,
                      "shared object header message (type " + std::to_string(type) + ")");
   }
@@ -480,12 +517,14 @@ std::shared_ptr<const ObjectHeader> parse_object_header(const FileImpl& f, uint6
   if (!c.layout.empty()) {
     h->kind = ObjectKind::Dataset;
     std::vector<uint64_t> max_dims;
-    if (c.datatype.empty() || c.dataspace.empty()) {
+    if ((c.datatype.empty() && !c.committed_datatype) || c.dataspace.empty()) {
       fail(f, address, path, "dataset header without datatype or dataspace message");
     }
-    {
+    if (!c.datatype.empty()) {
       ByteReader r(f, c.datatype.front().data, c.datatype.front().address, path);
       h->dtype = parse_datatype(r);
+    } else {
+      h->dtype = *c.committed_datatype;
     }
     {
       ByteReader r(f, c.dataspace.front().data, c.dataspace.front().address, path);
