@@ -222,7 +222,8 @@ class KerasV3Weights final : public WeightSource {
       // The key comes from the Python class, which a few registered names alias
       // (keras.layers.GroupQueryAttention is class GroupedQueryAttention).
       std::string key = to_snake_case(cls == "GroupQueryAttention" ? "GroupedQueryAttention" : cls);
-      if (int& n = used[key]; n++ > 0) key += "_" + std::to_string(n - 1);
+      // append, not "_" + std::string&&: GCC 12 -O3 reports a false -Wrestrict on the latter.
+      if (int& n = used[key]; n++ > 0) key.append("_").append(std::to_string(n - 1));
       Placed p{layers_group + "/" + key, &layer, {}};
       if (is_model_class(cls)) place_model(layer, layers_group_name(p.group), p.children);
       out[layer_name(layer)] = std::move(p);

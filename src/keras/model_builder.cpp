@@ -390,7 +390,9 @@ class Builder {
         continue;
       }
       if (cls == "InputLayer" || find_binder(cls) != nullptr) continue;
-      problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ")");
+      // Built with append: GCC 12 -O3 reports a false -Wrestrict on "'" + std::string&& here.
+      problems.push_back(
+          std::string("'").append(layer_name_of(layer)).append("' (").append(cls).append(")"));
       // A wrapper's inner layers (Bidirectional, TimeDistributed, RNN cells) are named too, so
       // the list shows everything that would still be missing once the wrapper exists.
       for (const char* key : {"layer", "backward_layer", "cell"}) {
