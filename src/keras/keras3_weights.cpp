@@ -112,6 +112,7 @@ std::optional<std::vector<std::string>> variable_order(const std::string& cls, c
   }
   if (cls == "Embedding") return std::vector<std::string>{"embeddings"};
   if (cls == "PReLU") return std::vector<std::string>{"alpha"};
+  if (cls == "LayerScale") return std::vector<std::string>{"gamma"};  // keras.applications.convnext
   if (cls == "Normalization") return std::vector<std::string>{"mean", "variance", "count"};
   // RNN cells (an RNN layer's own vars group is empty; its cell holds the weights).
   if (cls == "LSTMCell" || cls == "GRUCell" || cls == "SimpleRNNCell" || cls == "ConvLSTMCell") {

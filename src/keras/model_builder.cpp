@@ -10,8 +10,29 @@
 #include <set>
 
 #include "keras/registry.h"
+#include "ops/elementwise.h"
+#include "ops/merge.h"
 
 namespace kerasrt::keras {
+
+namespace {
+// A Keras 3 operation node, not a layer: module keras.src.ops.* in a .keras config; the legacy
+// .h5 writer drops the module, but an operation's config is only its name (and arguments), never
+// the "trainable"/"dtype" that every Layer.get_config() writes.
+bool is_keras_operation(const Json& layer) {
+  if (const Json* module = layer.find("module"); module != nullptr && module->is_string()) {
+    const std::string& m = module->as_string();
+    if (m.rfind("keras.src.ops", 0) == 0 || m.rfind("keras.ops", 0) == 0) return true;
+  }
+  const Json* nodes = layer.find("inbound_nodes");
+  const Json* config = layer.find("config");
+  if (nodes == nullptr || !nodes->is_array() || nodes->size() == 0 || !(*nodes)[0].is_object()) {
+    return false;  // Keras 1/2 nodes: no operations there
+  }
+  return config != nullptr && config->is_object() && config->find("trainable") == nullptr &&
+         config->find("dtype") == nullptr;
+}
+}  // namespace
 
 bool is_model_class(const std::string& class_name) {
   return class_name == "Sequential" || class_name == "Functional" || class_name == "Model";
@@ -389,6 +410,18 @@ class Builder {
         collect_unsupported(layer, problems, lambda_note);
         continue;
       }
+      if (is_keras_operation(layer)) {
+        // Keras 3 saves calls of keras.ops functions in a functional model (x + 3.0,
+        // ops.not_equal(x, 0), ...) as operation nodes whose class names clash with layers (Add,
+        // Multiply); bind_operation() runs the arithmetic ones, with their constant arguments.
+        static const std::set<std::string> kOperations = {
+            "Add", "Subtract", "Multiply", "Maximum", "Minimum", "Divide", "TrueDivide"};
+        if (!kOperations.count(cls)) {
+          problems.push_back("'" + layer_name_of(layer) + "' (" + cls +
+                             ", a keras.ops operation)");
+        }
+        continue;
+      }
       if (cls == "InputLayer" || find_binder(cls) != nullptr) continue;
       // Built with append: GCC 12 -O3 reports a false -Wrestrict on "'" + std::string&& here.
       problems.push_back(
@@ -623,8 +656,9 @@ class Builder {
             ins.push_back(*v);
           }
           if (!ready) break;
-          std::vector<graph::ValueId> outs = bind_call(*p.layer, ins, prefix, leaves, p.next == 0,
-                                                       names, node_kwargs(nodes[p.next]));
+          std::vector<graph::ValueId> outs =
+              bind_call(*p.layer, ins, prefix, leaves, p.next == 0, names,
+                        node_kwargs(nodes[p.next]), &nodes[p.next]);
           produced[layer_name_of(*p.layer)].push_back(std::move(outs));
           ++p.next;
           progress = true;
@@ -654,19 +688,87 @@ class Builder {
     return outputs;
   }
 
+  // A Keras 3 operation node (is_keras_operation): the arithmetic of keras.ops / Python operators
+  // on tensors, with tensors and numbers as positional arguments ("args" of the node).
+  std::vector<graph::ValueId> bind_operation(const std::string& name, const std::string& cls,
+                                             const Json* node, std::vector<graph::ValueId> inputs) {
+    auto unsupported = [&](const std::string& why) -> Error {
+      return Error(ErrorCode::Unsupported, file_name_ + ": '" + name + "' (" + cls +
+                                               ", a keras.ops operation): " + why);
+    };
+    const Json& args = node ? member_or_null(*node, "args") : member_or_null(Json(), "");
+    // Each positional argument: a tensor (taken from `inputs` in order) or a number.
+    std::vector<std::optional<double>> numbers;
+    size_t tensors = 0;
+    for (const Json& a : args.items()) {
+      if (a.is_number()) {
+        numbers.emplace_back(a.as_number());
+      } else if (a.is_object() && class_name_of(a) == "__keras_tensor__") {
+        numbers.emplace_back(std::nullopt);
+        ++tensors;
+      } else {
+        throw unsupported("argument " + a.dump(80) + " is neither a tensor nor a number");
+      }
+    }
+    if (tensors != inputs.size() || numbers.size() != 2) {
+      throw unsupported("only binary arithmetic on tensors and numbers is supported");
+    }
+    std::shared_ptr<const ops::Op> op;
+    std::vector<graph::ValueId> op_inputs = inputs;
+    if (tensors == 2) {
+      static const std::map<std::string, ops::MergeMode> kModes = {
+          {"Add", ops::MergeMode::Add},
+          {"Subtract", ops::MergeMode::Subtract},
+          {"Multiply", ops::MergeMode::Multiply},
+          {"Maximum", ops::MergeMode::Maximum},
+          {"Minimum", ops::MergeMode::Minimum}};
+      auto it = kModes.find(cls);
+      if (it == kModes.end()) throw unsupported("not implemented for two tensors");
+      op = std::make_shared<ops::MergeOp>(it->second);
+    } else if (tensors == 1) {
+      // x op c or c op x as an affine map y = x * scale + offset.
+      const bool number_first = numbers[0].has_value();
+      const float c = static_cast<float>(number_first ? *numbers[0] : *numbers[1]);
+      float scale = 1, offset = 0;
+      if (cls == "Add") {
+        offset = c;
+      } else if (cls == "Subtract") {
+        scale = number_first ? -1.0f : 1.0f;
+        offset = number_first ? c : -c;
+      } else if (cls == "Multiply") {
+        scale = c;
+      } else if ((cls == "Divide" || cls == "TrueDivide") && !number_first && c != 0) {
+        scale = 1.0f / c;
+      } else {
+        throw unsupported("not implemented with a constant");
+      }
+      op = std::make_shared<ops::AffineOp>(Tensor(Shape{}, {scale}), Tensor(Shape{}, {offset}));
+    } else {
+      throw unsupported("no tensor argument");
+    }
+    try {
+      return graph_->add_node(name, cls, std::move(op), std::move(op_inputs));
+    } catch (const Error& e) {
+      throw Error(e.code(), file_name_ + ": " + e.what());
+    }
+  }
+
   // One call of one layer (or nested model) on `inputs`.
   std::vector<graph::ValueId> bind_call(const Json& layer, std::vector<graph::ValueId> inputs,
                                         const LayerPath& prefix,
                                         const std::vector<std::string>& leaves, bool first_call,
                                         std::vector<std::string> input_names = {},
-                                        const Json& call_kwargs = kNoKwargs) {
+                                        const Json& call_kwargs = kNoKwargs,
+                                        const Json* node = nullptr) {
     std::string name = layer_name_of(layer);
     std::string cls = class_name_of(layer);
     LayerPath path = prefix;
     path.names.push_back(name);
     path.classes.push_back(cls);
     std::vector<graph::ValueId> outputs;
-    if (is_model_class(cls)) {
+    if (is_keras_operation(layer)) {
+      outputs = bind_operation(name, cls, node, std::move(inputs));
+    } else if (is_model_class(cls)) {
       outputs = bind_model(layer, &inputs, path, nullptr);
     } else {
       BindFn bind = find_binder(cls);

@@ -12,6 +12,7 @@
 #include "ops/dense.h"
 #include "ops/elementwise.h"
 #include "ops/embedding.h"
+#include "ops/merge.h"
 #include "ops/shape_ops.h"
 
 namespace kerasrt::keras {
@@ -208,6 +209,33 @@ void bind_rescaling(LayerContext& ctx) {
   ctx.set_outputs({ctx.add(std::make_shared<ops::AffineOp>(scale, offset), {ctx.input(0)}).at(0)});
 }
 
+// keras.applications' own layers, saved by class name in every application model that uses them.
+// LayerScale (convnext.py): x * gamma, gamma of shape (projection_dim,).
+void bind_layer_scale(LayerContext& ctx) {
+  ctx.expect_inputs(1, 1);
+  const int64_t dim = ctx.get_int("projection_dim");
+  // The layer's one weight: "gamma" in a .keras file; the legacy .h5 writer stores it as
+  // "variable", "variable_1", ... (add_weight without a name, uniquified per model).
+  auto stored = ctx.stored_weights();
+  Tensor gamma = ctx.weight(stored.size() == 1 ? stored[0].role : "gamma", {dim});
+  ctx.set_outputs({ctx.add(std::make_shared<ops::AffineOp>(gamma, Tensor(Shape{}, {0.0f})),
+                           {ctx.input(0)})
+                       .at(0)});
+}
+
+// CustomScaleLayer (inception_resnet_v2.py): inputs[0] + inputs[1] * scale.
+void bind_custom_scale(LayerContext& ctx) {
+  ctx.expect_inputs(2, 2);
+  ctx.expect_all_weights_used();
+  const float scale = static_cast<float>(ctx.get_float("scale", 1.0));
+  graph::ValueId scaled =
+      ctx.add(std::make_shared<ops::AffineOp>(Tensor(Shape{}, {scale}), Tensor(Shape{}, {0.0f})),
+              {ctx.input(1)}, "scale")
+          .at(0);
+  ctx.set_outputs(
+      {ctx.add(std::make_shared<ops::MergeOp>(ops::MergeMode::Add), {ctx.input(0), scaled}).at(0)});
+}
+
 // Layers that only act while training: the output is the input, no node.
 void bind_identity(LayerContext& ctx) {
   ctx.expect_inputs(1, 1);
@@ -218,6 +246,7 @@ void bind_identity(LayerContext& ctx) {
 const LayerEntry kCoreLayers[] = {
     {"ActivityRegularization", bind_identity},
     {"AlphaDropout", bind_identity},
+    {"CustomScaleLayer", bind_custom_scale},
     {"Dense", bind_dense},
     {"Dropout", bind_identity},
     {"Embedding", bind_embedding},
@@ -225,6 +254,7 @@ const LayerEntry kCoreLayers[] = {
     {"GaussianDropout", bind_identity},
     {"GaussianNoise", bind_identity},
     {"Identity", bind_identity},
+    {"LayerScale", bind_layer_scale},
     {"Permute", bind_permute},
     {"RepeatVector", bind_repeat_vector},
     {"Rescaling", bind_rescaling},
