@@ -205,12 +205,10 @@ def run_cell(raw, model, runtime, n, latency):
         table[key] = {"error": "conversion failed: " + conv.get(ckey, {}).get("error", "no file")}
         return
     if runtime.startswith("kerasrt"):
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+        built = datetime.datetime.fromtimestamp(os.path.getmtime(KERASRT)).isoformat(timespec="seconds")
+        head = subprocess.run(["git", "-C", ROOT, "log", "-1", "--format=%h", f"--until={built}"],
                               capture_output=True, text=True).stdout.strip()
-        raw["kerasrt_build"] = {
-            "binary": KERASRT, "head_when_measured": head,
-            "binary_mtime": datetime.datetime.fromtimestamp(os.path.getmtime(KERASRT))
-            .isoformat(timespec="seconds")}
+        raw["kerasrt_build"] = {"binary": KERASRT, "head_at_build": head, "binary_mtime": built}
     samples, errors = [], []
     t0 = time.monotonic()
     for _ in range(n):
@@ -259,6 +257,8 @@ def fmt_mb(kb):
 def fmt_ratio(r):
     if r is None:
         return ""
+    if r < 0.1:
+        return f"{r:.2g}×"
     return f"{r:.0f}×" if r >= 100 else f"{r:.1f}×" if r >= 10 else f"{r:.2f}×"
 
 
@@ -412,30 +412,37 @@ def report(raw, path):
       f"Linux {mach['kernel']} (VM)")
     kb = raw.get("kerasrt_build", {})
     w(f"- kerasrt: `{os.path.basename(kb.get('binary', KERASRT))}` built {kb.get('binary_mtime', '?')} "
-      f"in `build/release` (Release, {mach['compiler']}) from the shared working tree at commit "
-      f"{kb.get('head_when_measured', '?')} plus other engineers' uncommitted work in progress; "
+      f"in `build/release` (Release, {mach['compiler']}) from the shared working tree (last commit "
+      f"then: {kb.get('head_at_build', kb.get('head_when_measured', '?'))}, plus other engineers' "
+      f"uncommitted work in progress); "
       f"oneDNN, all cores")
     w(f"- Python {mach['python']}; " + ", ".join(mach["packages"]))
     runs = raw.get("runs", [])
     if runs:
-        last = runs[-1]
         per_rt = {}
         for k, c in cells.items():
             if "n" in c:
                 per_rt.setdefault(k.split("/")[1], set()).add(c["n"])
-        ns = ", ".join(f"{LABEL[r]} {'/'.join(map(str, sorted(v)))}" for r, v in per_rt.items()
-                       if r not in FLOORS)
-        w(f"- Runs: {runs[0].get('started')} → {last.get('finished')} ({len(runs)} invocation(s) of "
-          f"run.py); fresh processes per cell (median): floors {runs[0].get('n')}, {ns}. "
-          f"Load average at start {runs[0].get('load_start')}, at end {last.get('load_end')}.")
+        ns = ", ".join(f"{LABEL[r]} {'/'.join(map(str, sorted(v)))}" for r, v in per_rt.items())
+        w(f"- Fresh processes per cell (median): {ns}.")
+        for r in runs:
+            got = r.get("measured")
+            if got is not None and not got:
+                continue
+            what = ("all model × runtime cells" if got is None else
+                    f"{sum(not k.endswith('(latency)') for k in got)} load cells, "
+                    f"{sum(k.endswith('(latency)') for k in got)} steady-state cells")
+            w(f"- run.py invocation {r.get('started')} → {r.get('finished')}: {what}; load average "
+              f"at start {r.get('load_start')}, at end {r.get('load_end')}.")
     loads = [float(c["loadavg"].split()[0]) for c in list(cells.values()) + list(lat.values())
              if c.get("loadavg")]
     span = f"{min(loads):.0f}–{max(loads):.0f}" if loads else "?"
     w("- **Load conditions**: the machine's 2 cores were shared with other engineers' builds, tests "
-      f"and fixture generators during the whole run (1-minute load average {span} on 2 cores when "
-      "the cells were measured, listed per cell in results.json). Wall-clock figures are therefore inflated by waiting for a core, by a "
-      "factor that varies from cell to cell; **CPU-time figures are the ones to "
-      "compare** (they are inflated much less, by cache and TLB sharing only). RSS is unaffected.")
+      f"and fixture generators (1-minute load average {span} while the cells were measured, listed "
+      "per cell in results.json). Wall-clock figures can "
+      "include waiting for a core, by a factor that varies from cell to cell; **CPU-time figures "
+      "are the ones to compare** (contention inflates them much less: cache and TLB sharing). "
+      "RSS is unaffected.")
     w("- Threads: every runtime at its default (all cores) except LiteRT, whose default is one "
       "thread: it is given `num_threads=os.cpu_count()`.")
     w("")
@@ -505,6 +512,30 @@ def report(raw, path):
     w("")
     metric_table("CPU time (user + sys, all threads)", "process_ready_cpu_ms", fmt_ms,
                  "process_ready_cpu_ms")
+    w("### Of which: interpreter start + import, and the load proper (CPU)")
+    w("")
+    w("For the Python peers, *ready* splits into Python start + `import` of the runtime (which a "
+      "C/C++ user of the same runtime would partly not pay) and the load proper (load_model / "
+      "session creation / interpreter + allocate / read + compile). kerasrt: process start + "
+      "dynamic linking, then `Model::load`. Ratios are peer load / kerasrt `Model::load`.")
+    w("")
+    w("| model | kerasrt start | kerasrt load | " + " | ".join(
+        f"{LABEL[p]} start+import | {LABEL[p]} load" for p in PEERS) + " |")
+    w("|---|---:|---:|" + "---:|---:|" * len(PEERS))
+    for m in models:
+        kr = cells.get(f"{m}/kerasrt-h5") or {}
+        row = [fmt_ms(kr.get("process_start_to_load_cpu_ms")), fmt_ms(kr.get("load_cpu_ms"))]
+        for p in PEERS:
+            c = cells.get(f"{m}/{p}") or {}
+            if "import_cpu_ms" not in c:
+                row += ["—", "—"]
+                continue
+            start = c["process_start_to_script_cpu_ms"] + c["import_cpu_ms"]
+            load = c["process_ready_cpu_ms"] - start
+            row += [fmt_ms(start), fmt_ms(load) + (f" ({fmt_ratio(load / kr['load_cpu_ms'])})"
+                                                  if kr.get("load_cpu_ms") else "")]
+        w(f"| {m} | " + " | ".join(row) + " |")
+    w("")
     metric_table("Wall time (inflated by the shared machine; see above)", "process_ready_wall_ms",
                  fmt_ms, "process_ready_wall_ms")
     metric_table("Peak RSS", "peak_rss_after_load_kb", fmt_mb, "peak_rss_after_load_kb")
@@ -589,8 +620,12 @@ def report(raw, path):
     if lat:
         w("## Steady state: batch-1 latency p50 (secondary)")
         w("")
-        w("One process per cell, after the first prediction: at least 20 predictions and 200 ms, "
-          "median. Under the shared load these are noisy.")
+        w("After the first prediction: at least 20 predictions and 200 ms per process, p50; median "
+          "over the cell's processes (n in results.json); `kerasrt bench --runs 20 --batch 1` for kerasrt. TensorFlow is `Model.predict` "
+          "(its per-call overhead dominates small models). Noisy on a shared machine, and most for "
+          "runtimes whose thread team waits at a barrier per layer (kerasrt's oneDNN/OpenMP on 2 "
+          "threads): a descheduled thread stalls the others. Load figures above are not affected "
+          "this way.")
         w("")
         w("| model | " + " | ".join(LABEL[c] for c in RUNTIMES) + " |")
         w("|---|" + "---:|" * len(RUNTIMES))
@@ -615,8 +650,9 @@ def report(raw, path):
     w("Made once by `bench/peers/make_models.py` (Keras 3 model → legacy .h5; → SavedModel "
       "(`Model.export`) → ONNX via tf2onnx (opset 17), → TFLite via `TFLiteConverter."
       "from_saved_model` of a batch-1 export (builtin ops only), → OpenVINO IR via "
-      "`openvino.convert_model` of the SavedModel (FP32)). Wall seconds on the shared machine, "
-      "CPU seconds of the converting process in parentheses (TF's worker threads included).")
+      "`openvino.convert_model` of the SavedModel (FP32)). Wall seconds, which include waiting for a "
+      "core on the shared machine, and in parentheses the CPU seconds of the converting process "
+      "(all threads).")
     w("")
     w("| model | .h5 save | SavedModel export | ONNX (tf2onnx) | TFLite | OpenVINO | .krt |")
     w("|---|---:|---:|---:|---:|---:|---:|")
@@ -660,6 +696,8 @@ def main():
     ap.add_argument("--runs", type=int, default=5, help="fresh processes per cell (median)")
     ap.add_argument("--resume", action="store_true", help="keep cells that already succeeded")
     ap.add_argument("--latency", action="store_true", help="also the steady-state p50 table")
+    ap.add_argument("--latency-runs", type=int, default=3,
+                    help="processes per steady-state cell (median of their p50s)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--out", default=REPORT)
     args = ap.parse_args()
@@ -675,6 +713,7 @@ def main():
                 sys.exit(f"run: {m} not made; run make_models.py first")
         started, load_start = datetime.datetime.now().isoformat(timespec="seconds"), loadavg()
         warmed = set()
+        measured = []
         for m in models:
             for rt in runtimes:
                 key = f"{m}/{rt}"
@@ -685,17 +724,20 @@ def main():
                         measure_once(rt, os.path.join(MODELS_DIR, m)) if rt != "kerasrt-krt" else None
                         warmed.add(rt)
                     run_cell(raw, m, rt, args.runs, False)
+                    if "na" not in raw["cells"][key]:
+                        measured.append(key)
                     save_raw(raw)
                 if args.latency and rt not in FLOORS:
                     done = raw["latency"].get(key)
                     if not (args.resume and done and "error" not in done):
-                        run_cell(raw, m, rt, 1, True)
+                        run_cell(raw, m, rt, args.latency_runs, True)
+                        measured.append(key + " (latency)")
                         save_raw(raw)
         raw.setdefault("runs", []).append({"started": started, "finished":
                                            datetime.datetime.now().isoformat(timespec="seconds"),
                                            "n": args.runs, "load_start": load_start,
                                            "load_end": loadavg(), "models": models,
-                                           "runtimes": runtimes})
+                                           "runtimes": runtimes, "measured": measured})
         raw["machine"] = machine_description()
         save_raw(raw)
     report(raw, args.out)
