@@ -554,7 +554,10 @@ def report(raw, path):
     w("")
     w("In the measured build `Model::load` parses the file and builds the graph; the execution plan "
       "(oneDNN primitives, weight packing, arena) is compiled by the first `predict` for each set "
-      "of input shapes, so that work shows in *kerasrt first predict CPU*, not in the load.")
+      "of input shapes, so that work shows in *kerasrt first predict CPU*, not in the load. "
+      "`read()` into a new buffer is the floor of any load that copies the weights into private "
+      "memory (fresh pages fault in at several ms per MB on this VM); only a load that uses the "
+      "mapped file's bytes in place can approach the every-byte mmap floor.")
     w("")
     w("| model | kerasrt load CPU | mmap, 1 byte/page | mmap, every byte | read() | load / every-byte "
       "floor | kerasrt process→ready CPU | touch process CPU | ratio | kerasrt first predict CPU |")
