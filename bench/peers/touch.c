@@ -97,10 +97,11 @@ int main(int argc, char** argv) {
   double process_wall = ms_since_process_start(), process_cpu = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
-  printf("{\"mode\": \"%s\", \"bytes\": %zu, \"op_wall_ms\": %.3f, \"op_cpu_ms\": %.3f, "
-         "\"process_wall_ms\": %.3f, \"process_cpu_ms\": %.3f, \"peak_rss_kb\": %ld, "
-         "\"checksum\": %llu}\n",
-         mode, size, op_wall, op_cpu, process_wall, process_cpu, ru.ru_maxrss,
-         (unsigned long long)sum);
+  printf(
+      "{\"mode\": \"%s\", \"bytes\": %zu, \"op_wall_ms\": %.3f, \"op_cpu_ms\": %.3f, "
+      "\"process_wall_ms\": %.3f, \"process_cpu_ms\": %.3f, \"peak_rss_kb\": %ld, "
+      "\"checksum\": %llu}\n",
+      mode, size, op_wall, op_cpu, process_wall, process_cpu, ru.ru_maxrss,
+      (unsigned long long)sum);
   return 0;
 }

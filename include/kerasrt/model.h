@@ -27,9 +27,9 @@ struct Array {
 };
 
 struct TensorInfo {
-  std::string name;             // the Keras input/output layer name
-  std::vector<int64_t> shape;   // batch first; -1 where the model accepts any size
-  std::string dtype;            // as the model declares it ("float32", "int32", ...)
+  std::string name;            // the Keras input/output layer name
+  std::vector<int64_t> shape;  // batch first; -1 where the model accepts any size
+  std::string dtype;           // as the model declares it ("float32", "int32", ...)
 };
 
 struct LayerInfo {

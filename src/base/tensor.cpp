@@ -13,7 +13,8 @@ int64_t shape_numel(const Shape& shape) {
   for (int64_t d : shape) {
     if (d < 0) return -1;
     if (d != 0 && n > INT64_MAX / d) {
-      throw Error(ErrorCode::ResourceExhausted, "shape " + shape_to_string(shape) + " is too large");
+      throw Error(ErrorCode::ResourceExhausted,
+                  "shape " + shape_to_string(shape) + " is too large");
     }
     n *= d;
   }

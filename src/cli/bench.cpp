@@ -121,8 +121,11 @@ void append_latency(std::string& out, const Latency& l) {
   append_int(out, l.batch);
   out += ", \"runs\": ";
   append_int(out, l.runs);
-  for (auto [key, v] : {std::pair{"p50_ms", l.p50}, {"p90_ms", l.p90}, {"p99_ms", l.p99},
-                        {"mean_ms", l.mean}, {"items_per_s", l.items_per_s}}) {
+  for (auto [key, v] : {std::pair{"p50_ms", l.p50},
+                        {"p90_ms", l.p90},
+                        {"p99_ms", l.p99},
+                        {"mean_ms", l.mean},
+                        {"items_per_s", l.items_per_s}}) {
     out += ", \"";
     out += key;
     out += "\": ";
@@ -138,7 +141,8 @@ int64_t parse_int(std::string_view s, const char* what) {
     if (used == s.size() && v >= 0) return v;
   } catch (const std::exception&) {
   }
-  throw UsageError(std::string(what) + " needs a non-negative integer, got '" + std::string(s) + "'");
+  throw UsageError(std::string(what) + " needs a non-negative integer, got '" + std::string(s) +
+                   "'");
 }
 
 }  // namespace
@@ -198,7 +202,8 @@ int bench_main(const Args& args) {
   std::vector<Latency> latencies;
   if (runs > 0) {
     latencies.push_back(measure(model, 1, free_dim, static_cast<int>(runs), 200));
-    if (batch > 1) latencies.push_back(measure(model, batch, free_dim, static_cast<int>(runs), 200));
+    if (batch > 1)
+      latencies.push_back(measure(model, batch, free_dim, static_cast<int>(runs), 200));
   }
   const int threads = options.num_threads > 0 ? options.num_threads
                                               : static_cast<int>(sysconf(_SC_NPROCESSORS_ONLN));
@@ -211,14 +216,16 @@ int bench_main(const Args& args) {
     append_int(out, threads);
     out += ", \"weight_bytes\": ";
     append_uint(out, model.weight_bytes());
-    for (auto [key, v] :
-         {std::pair{"load_wall_ms", load_wall}, {"load_cpu_ms", load_cpu},
-          {"first_predict_wall_ms", first_wall}, {"first_predict_cpu_ms", first_cpu},
-          {"process_start_to_load_wall_ms", process_wall_before_load},
-          {"process_start_to_load_cpu_ms", process_cpu_before_load},
-          {"process_ready_wall_ms", ready_wall}, {"process_ready_cpu_ms", ready_cpu},
-          {"process_first_prediction_wall_ms", first_done_wall},
-          {"process_first_prediction_cpu_ms", first_done_cpu}}) {
+    for (auto [key, v] : {std::pair{"load_wall_ms", load_wall},
+                          {"load_cpu_ms", load_cpu},
+                          {"first_predict_wall_ms", first_wall},
+                          {"first_predict_cpu_ms", first_cpu},
+                          {"process_start_to_load_wall_ms", process_wall_before_load},
+                          {"process_start_to_load_cpu_ms", process_cpu_before_load},
+                          {"process_ready_wall_ms", ready_wall},
+                          {"process_ready_cpu_ms", ready_cpu},
+                          {"process_first_prediction_wall_ms", first_done_wall},
+                          {"process_first_prediction_cpu_ms", first_done_cpu}}) {
       out += ", \"";
       out += key;
       out += "\": ";
@@ -239,8 +246,8 @@ int bench_main(const Args& args) {
     std::fputs(out.c_str(), stdout);
     return 0;
   }
-  std::printf("model            %s (%s, %.2f MB of weights)\n", path.c_str(), model.format().c_str(),
-              static_cast<double>(model.weight_bytes()) / (1 << 20));
+  std::printf("model            %s (%s, %.2f MB of weights)\n", path.c_str(),
+              model.format().c_str(), static_cast<double>(model.weight_bytes()) / (1 << 20));
   std::printf("threads          %d\n", threads);
   std::printf("load             %.2f ms wall, %.2f ms CPU, peak RSS %.1f MB\n", load_wall, load_cpu,
               rss_after_load / 1024.0);

@@ -74,8 +74,8 @@ void print_summary(const Model& model, const std::string& path, double load_ms) 
   std::printf("Model: %s (%s, Keras %s)\n", path.c_str(), model.format().c_str(),
               model.keras_version().empty() ? "unknown" : model.keras_version().c_str());
   std::string rule(78, '_');
-  std::printf("%s\n%-36s %-28s %12s\n%s\n", rule.c_str(), "Layer (type)", "Output Shape",
-              "Param #", std::string(78, '=').c_str());
+  std::printf("%s\n%-36s %-28s %12s\n%s\n", rule.c_str(), "Layer (type)", "Output Shape", "Param #",
+              std::string(78, '=').c_str());
   for (const LayerInfo& l : model.layers()) {
     std::string name = l.name + " (" + l.class_name + ")";
     std::string shape;
@@ -138,7 +138,9 @@ std::string info_json(const Model& model) {
   return out;
 }
 
-[[noreturn]] void usage_error(const std::string& what) { throw UsageError(what); }
+[[noreturn]] void usage_error(const std::string& what) {
+  throw UsageError(what);
+}
 
 void make_directory(const std::string& dir) {
   struct stat st {};
@@ -146,7 +148,8 @@ void make_directory(const std::string& dir) {
     if (!S_ISDIR(st.st_mode)) throw Error(ErrorCode::Io, dir + ": exists and is not a directory");
     return;
   }
-  if (::mkdir(dir.c_str(), 0777) != 0) throw Error(ErrorCode::Io, dir + ": cannot create directory");
+  if (::mkdir(dir.c_str(), 0777) != 0)
+    throw Error(ErrorCode::Io, dir + ": cannot create directory");
 }
 
 }  // namespace
@@ -258,13 +261,22 @@ int predict_main(const Args& args) {
     return 0;
   }
   // Without -o: print the outputs (the first values of large ones) for a person to read.
+  // One line per sample (the first values of each when they are many).
   for (size_t k = 0; k < outputs.size(); ++k) {
     const Array& out = outputs[k];
-    std::printf("output %zu '%s' %s:", k, model.outputs()[k].name.c_str(),
+    std::printf("output %zu '%s' %s:\n", k, model.outputs()[k].name.c_str(),
                 shape_text(out.shape).c_str());
-    size_t shown = std::min<size_t>(out.data.size(), 20);
-    for (size_t i = 0; i < shown; ++i) std::printf(" %.6g", static_cast<double>(out.data[i]));
-    std::printf("%s\n", shown < out.data.size() ? " ..." : "");
+    const size_t rows = out.shape.empty() ? 1 : static_cast<size_t>(out.shape[0]);
+    const size_t per_row = rows ? out.data.size() / rows : 0;
+    for (size_t r = 0; r < std::min<size_t>(rows, 16); ++r) {
+      std::printf("  [%zu]", r);
+      const size_t shown = std::min<size_t>(per_row, 12);
+      for (size_t i = 0; i < shown; ++i) {
+        std::printf(" %.6g", static_cast<double>(out.data[r * per_row + i]));
+      }
+      std::printf("%s\n", shown < per_row ? " ..." : "");
+    }
+    if (rows > 16) std::printf("  ... %zu more\n", rows - 16);
   }
   std::printf("predicted in %.1f ms\n", predict_ms);
   return 0;

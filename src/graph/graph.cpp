@@ -26,7 +26,8 @@ std::vector<ValueId> Graph::add_node(std::string name, std::string layer_class,
   Node node{std::move(name), std::move(layer_class), std::move(op), std::move(node_inputs), {}};
   int node_index = static_cast<int>(nodes.size());
   for (size_t i = 0; i < out_shapes.size(); ++i) {
-    std::string value_name = out_shapes.size() == 1 ? node.name : node.name + ":" + std::to_string(i);
+    std::string value_name =
+        out_shapes.size() == 1 ? node.name : node.name + ":" + std::to_string(i);
     values.push_back(Value{std::move(value_name), std::move(out_shapes[i]), node_index});
     node.outputs.push_back(static_cast<ValueId>(values.size() - 1));
   }

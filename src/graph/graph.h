@@ -15,9 +15,9 @@ namespace kerasrt::graph {
 using ValueId = int;
 
 struct Value {
-  std::string name;  // "<layer>" or "<layer>:<output index>", for messages and plans
-  Shape shape;       // inferred at build time; -1 where unknown until predict
-  int producer = -1; // node index, -1 for a graph input
+  std::string name;   // "<layer>" or "<layer>:<output index>", for messages and plans
+  Shape shape;        // inferred at build time; -1 where unknown until predict
+  int producer = -1;  // node index, -1 for a graph input
 };
 
 struct Node {

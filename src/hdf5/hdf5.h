@@ -55,13 +55,13 @@ enum class StringPad : uint8_t { NullTerm, NullPad, SpacePad };
 
 struct Datatype {
   TypeClass cls = TypeClass::Other;
-  uint32_t size = 0;          // bytes per element as stored (16 for a vlen string reference)
-  bool big_endian = false;    // Integer, Float, Enum base
-  bool is_signed = false;     // Integer, Enum base
-  bool vlen = false;          // String: stored in the global heap
+  uint32_t size = 0;        // bytes per element as stored (16 for a vlen string reference)
+  bool big_endian = false;  // Integer, Float, Enum base
+  bool is_signed = false;   // Integer, Enum base
+  bool vlen = false;        // String: stored in the global heap
   StringPad pad = StringPad::NullTerm;
-  bool utf8 = false;          // String charset
-  std::string opaque_tag;     // Opaque
+  bool utf8 = false;       // String charset
+  std::string opaque_tag;  // Opaque
   // Enum: the integer base type and the members in stored order.
   std::shared_ptr<const Datatype> base;
   std::vector<std::pair<std::string, int64_t>> enum_members;
@@ -127,8 +127,8 @@ enum class LinkKind : uint8_t { Hard, Soft, External };
 struct Link {
   std::string name;
   LinkKind kind = LinkKind::Hard;
-  uint64_t address = 0;       // Hard: object header address (relative to the base address)
-  std::string soft_target;    // Soft: the path; External: "file:path"
+  uint64_t address = 0;     // Hard: object header address (relative to the base address)
+  std::string soft_target;  // Soft: the path; External: "file:path"
 };
 
 class Group;
@@ -213,7 +213,7 @@ class Dataset : public Object {
 
 struct OpenOptions {
   // Bounds that keep hostile files from exhausting resources; the defaults accept every real file.
-  uint32_t max_depth = 64;               // nesting of groups, B-tree levels, continuation chains
+  uint32_t max_depth = 64;                  // nesting of groups, B-tree levels, continuation chains
   uint64_t max_decoded_bytes = 1ull << 34;  // largest single dataset decode (16 GiB)
 };
 

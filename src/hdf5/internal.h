@@ -36,15 +36,15 @@ inline constexpr uint64_t kUndefinedAddress = ~0ull;
                                    std::string_view what);
 
 struct FileImpl {
-  std::span<const std::byte> bytes;     // the whole file (or zip member)
+  std::span<const std::byte> bytes;  // the whole file (or zip member)
   std::shared_ptr<const void> keep_alive;
-  std::string name;                     // for messages
+  std::string name;  // for messages
   OpenOptions options;
   uint8_t superblock_version = 0;
-  uint8_t sizeof_offsets = 8;           // "O" in the spec
-  uint8_t sizeof_lengths = 8;           // "L" in the spec
-  uint64_t base_address = 0;            // absolute byte offset that file addresses are relative to
-  uint64_t root_address = 0;            // root group object header (relative address)
+  uint8_t sizeof_offsets = 8;  // "O" in the spec
+  uint8_t sizeof_lengths = 8;  // "L" in the spec
+  uint64_t base_address = 0;   // absolute byte offset that file addresses are relative to
+  uint64_t root_address = 0;   // root group object header (relative address)
   // Superblock v0/v1 only: the root symbol-table entry's cached B-tree/heap (may be undefined).
   uint64_t root_btree = kUndefinedAddress;
   uint64_t root_heap = kUndefinedAddress;
@@ -54,7 +54,8 @@ struct FileImpl {
   std::span<const std::byte> range(uint64_t addr, uint64_t len, std::string_view path,
                                    std::string_view what) const;
   // All bytes from addr to the end of the file (for structures whose size is found while parsing).
-  std::span<const std::byte> tail(uint64_t addr, std::string_view path, std::string_view what) const;
+  std::span<const std::byte> tail(uint64_t addr, std::string_view path,
+                                  std::string_view what) const;
 };
 
 // Bounds-checked little-endian cursor over a span that lies inside the file. Every read checks the
@@ -71,12 +72,18 @@ class ByteReader {
   std::string_view path() const { return path_; }
   const FileImpl& file() const { return *file_; }
 
-  void skip(uint64_t n) { need(n); pos_ += static_cast<size_t>(n); }
+  void skip(uint64_t n) {
+    need(n);
+    pos_ += static_cast<size_t>(n);
+  }
   void seek(size_t pos) {
     if (pos > data_.size()) fail(*file_, origin_ + pos, path_, "seek past end of structure");
     pos_ = pos;
   }
-  uint8_t u8() { need(1); return static_cast<uint8_t>(data_[pos_++]); }
+  uint8_t u8() {
+    need(1);
+    return static_cast<uint8_t>(data_[pos_++]);
+  }
   uint16_t u16() { return static_cast<uint16_t>(uint_n(2)); }
   uint32_t u32() { return static_cast<uint32_t>(uint_n(4)); }
   uint64_t u64() { return uint_n(8); }
@@ -84,7 +91,8 @@ class ByteReader {
   uint64_t uint_n(unsigned n) {
     need(n);
     uint64_t v = 0;
-    for (unsigned i = 0; i < n; ++i) v |= uint64_t(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
+    for (unsigned i = 0; i < n; ++i)
+      v |= uint64_t(static_cast<uint8_t>(data_[pos_ + i])) << (8 * i);
     pos_ += n;
     return v;
   }
@@ -106,8 +114,8 @@ class ByteReader {
   void expect_signature(const char (&sig)[5], std::string_view what) {
     auto s = bytes(4);
     if (std::memcmp(s.data(), sig, 4) != 0) {
-      fail(*file_, offset() - 4, path_, std::string("bad signature for ") + std::string(what) +
-                                            " (expected \"" + sig + "\")");
+      fail(*file_, offset() - 4, path_,
+           std::string("bad signature for ") + std::string(what) + " (expected \"" + sig + "\")");
     }
   }
   [[noreturn]] void error(std::string_view what) const { fail(*file_, offset(), path_, what); }
@@ -134,8 +142,7 @@ uint32_t lookup3(std::span<const std::byte> data, uint32_t initval = 0);
 // node signatures, checksums, depth (<= options.max_depth) and record counts against node sizes.
 // `visit` returns false to stop early.
 void btree2_for_each(const FileImpl& file, uint64_t header_address, uint8_t expected_type,
-                     std::string_view path,
-                     const std::function<bool(ByteReader& record)>& visit);
+                     std::string_view path, const std::function<bool(ByteReader& record)>& visit);
 
 // ---------------------------------------------------------------------------------------------
 // Fractal heap (fractal_heap.cpp): the object store behind dense links and dense attributes.
@@ -184,7 +191,7 @@ class FractalHeap {
 // Raw data storage (chunked.cpp, filters.cpp).
 
 struct FilterInfo {
-  uint16_t id = 0;            // 1 deflate, 2 shuffle, 3 fletcher32, 32000 lzf, ...
+  uint16_t id = 0;  // 1 deflate, 2 shuffle, 3 fletcher32, 32000 lzf, ...
   bool optional = false;
   std::string name;
   std::vector<uint32_t> client_data;
@@ -194,8 +201,8 @@ struct LayoutInfo {
   LayoutClass cls = LayoutClass::Contiguous;
   uint8_t version = 3;
   uint64_t address = kUndefinedAddress;  // contiguous data, or the chunk index
-  uint64_t size = 0;                      // contiguous: bytes
-  std::span<const std::byte> compact;     // compact: the data inside the header
+  uint64_t size = 0;                     // contiguous: bytes
+  std::span<const std::byte> compact;    // compact: the data inside the header
   // Chunked: chunk dims in elements (the rank of the dataspace; the trailing element-size dim of
   // the message is removed and stored in chunk_element_size).
   std::vector<uint64_t> chunk_dims;
@@ -203,10 +210,10 @@ struct LayoutInfo {
   // Layout v4 chunk index: 0 = v1 B-tree (versions < 4), 1 single chunk, 2 implicit,
   // 3 fixed array, 4 extensible array, 5 v2 B-tree.
   uint8_t index_type = 0;
-  uint8_t flags = 0;                       // v4 flags
-  uint64_t single_chunk_filtered_size = 0; // v4 single chunk with filters
+  uint8_t flags = 0;                        // v4 flags
+  uint64_t single_chunk_filtered_size = 0;  // v4 single chunk with filters
   uint32_t single_chunk_filter_mask = 0;
-  std::vector<std::byte> index_params;     // raw v4 index parameters (fixed/extensible array, btree2)
+  std::vector<std::byte> index_params;  // raw v4 index parameters (fixed/extensible array, btree2)
   // The dataspace's maximum dims (kUnlimitedDim for H5S_UNLIMITED), from the dataspace message.
   // The implicit, fixed-array and extensible-array indexes number chunks over the maximum extent,
   // so they need it when maxshape differs from shape. Empty means "same as the current dims"

@@ -39,8 +39,8 @@ struct Collected {
 // version 1: type u8, 6 reserved bytes, address; version 2: type u8, address; version 3: type u8
 // (2 = committed, in another object header), address. Follows the address to the named
 // datatype's own header. Nesting is bounded so that a header sharing its own type cannot loop.
-Datatype resolve_committed_datatype(const FileImpl& f, std::span<const std::byte> data,
-                                    uint64_t at, std::string_view path) {
+Datatype resolve_committed_datatype(const FileImpl& f, std::span<const std::byte> data, uint64_t at,
+                                    std::string_view path) {
   thread_local int depth = 0;
   if (depth >= 4) fail(f, at, path, "committed datatypes refer to each other in a loop");
   ByteReader r(f, data, at, path);
@@ -85,7 +85,8 @@ void collect(const FileImpl& f, ObjectHeader& h, Collected& c, ChunkQueue& q, ui
     // Shared messages live in another object header or the SOHM heap (§IV.A.2.p); h5py files
     // only produce them for committed datatypes (a dataset made with dtype=f["named"]).
     if (type == kMsgDatatype) {
-      if (!c.committed_datatype) c.committed_datatype = resolve_committed_datatype(f, data, at, path);
+      if (!c.committed_datatype)
+        c.committed_datatype = resolve_committed_datatype(f, data, at, path);
       return;
     }
     fail_unsupported(f, at, path,

@@ -175,15 +175,21 @@ namespace {
 void dump_to(const Json& j, std::string& out, size_t max_chars) {
   if (out.size() > max_chars) return;
   switch (j.type()) {
-    case Json::Type::Null: out += "null"; break;
-    case Json::Type::Bool: out += j.as_bool() ? "true" : "false"; break;
+    case Json::Type::Null:
+      out += "null";
+      break;
+    case Json::Type::Bool:
+      out += j.as_bool() ? "true" : "false";
+      break;
     case Json::Type::Number: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.10g", j.as_number());
       out += buf;
       break;
     }
-    case Json::Type::String: out += "\"" + j.as_string() + "\""; break;
+    case Json::Type::String:
+      out += "\"" + j.as_string() + "\"";
+      break;
     case Json::Type::Array:
       out += "[";
       for (size_t i = 0; i < j.items().size(); ++i) {

@@ -144,8 +144,8 @@ std::optional<std::pair<std::string, const Json*>> sub_object(const std::string&
   if (cls == "MultiHeadAttention" || cls == "GroupedQueryAttention" ||
       cls == "GroupQueryAttention") {
     static const std::set<std::string> kProjections = {
-        "query_dense",  "key_dense",  "value_dense",  "output_dense",
-        "_query_dense", "_key_dense", "_value_dense", "_output_dense", "_gate_dense"};
+        "query_dense", "key_dense",    "value_dense",   "output_dense", "_query_dense",
+        "_key_dense",  "_value_dense", "_output_dense", "_gate_dense"};
     if (kProjections.count(attribute)) {
       static const Json kWithBias = Json::parse(R"({"bias_axes": "x"})", "EinsumDense");
       static const Json kNoBias = Json::parse("{}", "EinsumDense");
@@ -204,7 +204,8 @@ class KerasV3Weights final : public WeightSource {
   std::string layers_group_name(const std::string& prefix) const {
     std::string base = prefix.empty() ? "" : prefix + "/";
     // keras 2.13 wrote "_layer_checkpoint_dependencies" where Keras 3 writes "layers".
-    if (!root_.try_open(base + "layers") && root_.try_open(base + "_layer_checkpoint_dependencies")) {
+    if (!root_.try_open(base + "layers") &&
+        root_.try_open(base + "_layer_checkpoint_dependencies")) {
       return base + "_layer_checkpoint_dependencies";
     }
     return base + "layers";
@@ -259,8 +260,8 @@ class KerasV3Weights final : public WeightSource {
       std::vector<std::pair<uint64_t, std::string>> names;
       for (const std::string& n : vg.child_names()) {
         if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit)) {
-          throw Error(ErrorCode::InvalidModel, file_name_ + ": " + group +
-                                                   "/vars: unexpected variable name '" + n + "'");
+          throw Error(ErrorCode::InvalidModel,
+                      file_name_ + ": " + group + "/vars: unexpected variable name '" + n + "'");
         }
         names.emplace_back(std::stoull(n), n);
       }
@@ -274,9 +275,9 @@ class KerasV3Weights final : public WeightSource {
         }
         if (roles->size() != names.size()) {
           throw Error(ErrorCode::InvalidModel,
-                      file_name_ + ": layer '" + layer + "' (" + cls + "): " + group + "/vars holds " +
-                          std::to_string(names.size()) + " variables, its config implies " +
-                          std::to_string(roles->size()));
+                      file_name_ + ": layer '" + layer + "' (" + cls + "): " + group +
+                          "/vars holds " + std::to_string(names.size()) +
+                          " variables, its config implies " + std::to_string(roles->size()));
         }
         for (size_t i = 0; i < names.size(); ++i) {
           hdf5::Dataset ds = vg.open_dataset(names[i].second);

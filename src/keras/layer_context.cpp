@@ -13,8 +13,8 @@ void LayerContext::fail(ErrorCode code, const std::string& what) const {
 void LayerContext::expect_inputs(size_t min, size_t max) const {
   size_t n = num_inputs();
   if (n < min || n > max) {
-    std::string want = min == max ? std::to_string(min)
-                                  : std::to_string(min) + " to " + std::to_string(max);
+    std::string want =
+        min == max ? std::to_string(min) : std::to_string(min) + " to " + std::to_string(max);
     fail(ErrorCode::InvalidModel, "expects " + want + " input(s), got " + std::to_string(n));
   }
 }
@@ -26,7 +26,8 @@ bool LayerContext::has(std::string_view key) const {
 
 int64_t LayerContext::get_int(std::string_view key) const {
   const Json* j = get(key);
-  if (j == nullptr || j->is_null()) fail(ErrorCode::InvalidModel, "config '" + std::string(key) + "' is missing");
+  if (j == nullptr || j->is_null())
+    fail(ErrorCode::InvalidModel, "config '" + std::string(key) + "' is missing");
   if (!j->is_integer()) {
     fail(ErrorCode::InvalidModel,
          "config '" + std::string(key) + "': expected an integer, got " + j->dump());
@@ -69,7 +70,8 @@ std::string LayerContext::get_string(std::string_view key, std::string_view fall
 
 std::vector<int64_t> LayerContext::get_int_list(std::string_view key) const {
   const Json* j = get(key);
-  if (j == nullptr || j->is_null()) fail(ErrorCode::InvalidModel, "config '" + std::string(key) + "' is missing");
+  if (j == nullptr || j->is_null())
+    fail(ErrorCode::InvalidModel, "config '" + std::string(key) + "' is missing");
   std::vector<int64_t> out;
   if (j->is_integer()) {
     out.push_back(static_cast<int64_t>(j->as_number()));

@@ -40,7 +40,7 @@ struct StoredWeight {
   // Last path component without ":N", e.g. "kernel"; Keras 1 names "<layer>_W:0" lose the layer
   // prefix too, giving "W".
   std::string role;
-  Shape shape;       // as stored (Keras layout)
+  Shape shape;                // as stored (Keras layout)
   uint64_t stored_bytes = 0;  // size in the file (element size x count)
   // Reads the array as float32 (converting from the stored dtype).
   std::function<Tensor()> load;

@@ -86,8 +86,9 @@ KerasModel load_h5(const std::string& path, const std::string& weights_path) {
   if (!config_attr) {
     if (root.has_attribute("layer_names") || root.contains("layers")) {
       throw Error(ErrorCode::InvalidArgument,
-                  path + ": a weights-only file: it holds no architecture; pass the model's JSON "
-                         "architecture as the model and this file as its weights (--weights)");
+                  path +
+                      ": a weights-only file: it holds no architecture; pass the model's JSON "
+                      "architecture as the model and this file as its weights (--weights)");
     }
     throw Error(ErrorCode::InvalidFile,
                 path + ": an HDF5 file but not a Keras model (no 'model_config' attribute)");
@@ -126,8 +127,9 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string&
     if (m == nullptr) {
       if (std::string(name) == "model.weights.h5" && archive->find("model.weights.npz")) {
         throw Error(ErrorCode::Unsupported,
-                    path + ": weights saved as model.weights.npz (pickled NumPy arrays); kerasrt "
-                           "reads the default HDF5 weights: save with weights_format=\"h5\"");
+                    path +
+                        ": weights saved as model.weights.npz (pickled NumPy arrays); kerasrt "
+                        "reads the default HDF5 weights: save with weights_format=\"h5\"");
       }
       throw Error(ErrorCode::InvalidFile,
                   path + ": not a Keras archive (no member '" + std::string(name) + "')");
@@ -135,8 +137,8 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string&
     return *m;
   };
   std::vector<std::byte> scratch;
-  Json config = Json::parse(as_text(archive->read(member("config.json"), scratch)),
-                            path + ": config.json");
+  Json config =
+      Json::parse(as_text(archive->read(member("config.json"), scratch)), path + ": config.json");
   std::string version = "3";
   if (const zip::Member* meta = archive->find("metadata.json")) {
     Json metadata = Json::parse(as_text(archive->read(*meta, scratch)), path + ": metadata.json");
@@ -147,8 +149,8 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string&
   std::span<const std::byte> h5 = archive->read(member("model.weights.h5"), *storage);
   std::shared_ptr<const void> keep = storage->empty() ? std::shared_ptr<const void>(archive)
                                                       : std::shared_ptr<const void>(storage);
-  auto file = std::make_shared<hdf5::File>(
-      hdf5::File::from_bytes(h5, keep, path + ":model.weights.h5"));
+  auto file =
+      std::make_shared<hdf5::File>(hdf5::File::from_bytes(h5, keep, path + ":model.weights.h5"));
   KerasModel result;
   result.dialect = dialect_from_version(version, "");
   result.format = "keras-zip";
@@ -165,13 +167,14 @@ KerasModel load_json(std::shared_ptr<const MappedFile> mapped, const std::string
   if (config.is_string()) config = Json::parse(config.as_string(), path);
   if (weights_path.empty()) {
     throw Error(ErrorCode::InvalidArgument,
-                path + ": an architecture JSON holds no weights; give the weights file too "
-                       "(--weights W.h5)");
+                path +
+                    ": an architecture JSON holds no weights; give the weights file too "
+                    "(--weights W.h5)");
   }
   auto file = std::make_shared<hdf5::File>(hdf5::File::open(weights_path));
   KerasModel result;
-  result.dialect = dialect_from_version(json_string(config, "keras_version"),
-                                        json_string(config, "backend"));
+  result.dialect =
+      dialect_from_version(json_string(config, "keras_version"), json_string(config, "backend"));
   if (json_string(config, "keras_version").empty()) result.dialect.keras_version.clear();
   auto weights = open_weights(*file, config, weights_path, &result.dialect);
   result.format = "json+h5";

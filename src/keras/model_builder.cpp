@@ -65,7 +65,9 @@ std::string class_name_of(const Json& layer) {
 }
 
 // The model-level config of a model entry ({"class_name", "config"}).
-const Json& model_config_of(const Json& model) { return member_or_null(model, "config"); }
+const Json& model_config_of(const Json& model) {
+  return member_or_null(model, "config");
+}
 
 const Json& sequential_layers(const Json& config) {
   if (config.is_array()) return config;  // Keras 1 and 2.0-2.2.2
@@ -400,8 +402,8 @@ class Builder {
                       "as a Functional or Sequential model to export it");
     }
     if (!layers.is_array()) {
-      throw Error(ErrorCode::InvalidModel, file_name_ + ": model '" + layer_name_of(model) +
-                                               "' (" + class_name_of(model) +
+      throw Error(ErrorCode::InvalidModel, file_name_ + ": model '" + layer_name_of(model) + "' (" +
+                                               class_name_of(model) +
                                                ") has no layer list in its config");
     }
     for (const Json& layer : layers.items()) {
@@ -417,8 +419,7 @@ class Builder {
         static const std::set<std::string> kOperations = {
             "Add", "Subtract", "Multiply", "Maximum", "Minimum", "Divide", "TrueDivide"};
         if (!kOperations.count(cls)) {
-          problems.push_back("'" + layer_name_of(layer) + "' (" + cls +
-                             ", a keras.ops operation)");
+          problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ", a keras.ops operation)");
         }
         continue;
       }
@@ -482,8 +483,8 @@ class Builder {
     const Json& cfg = model_config_of(model);
     const Json& layers = sequential_layers(cfg);
     if (layers.size() == 0) {
-      throw Error(ErrorCode::InvalidModel, file_name_ + ": Sequential model '" +
-                                               layer_name_of(model) + "' has no layers");
+      throw Error(ErrorCode::InvalidModel,
+                  file_name_ + ": Sequential model '" + layer_name_of(model) + "' has no layers");
     }
     graph::ValueId current = -1;
     if (provided != nullptr) {
@@ -539,7 +540,8 @@ class Builder {
     const Json& cfg = model_config_of(model);
     const Json& layers = member_or_null(cfg, "layers");
     std::string model_name = layer_name_of(model);
-    std::vector<TensorRef> input_refs = io_refs(member_or_null(cfg, "input_layers"), "input_layers");
+    std::vector<TensorRef> input_refs =
+        io_refs(member_or_null(cfg, "input_layers"), "input_layers");
     std::vector<TensorRef> output_refs =
         io_refs(member_or_null(cfg, "output_layers"), "output_layers");
 
@@ -579,8 +581,8 @@ class Builder {
       if (is_model_class(cls)) {
         if (!keras3_nodes) {
           if (min_ref[r.layer] >= 1) index -= 1;
-        } else if (io_ref && (cls != "Sequential" ||
-                              index >= static_cast<int64_t>(it->second.size()))) {
+        } else if (io_ref &&
+                   (cls != "Sequential" || index >= static_cast<int64_t>(it->second.size()))) {
           index -= 1;
         }
       }
@@ -643,8 +645,7 @@ class Builder {
         const Json& nodes = member_or_null(*p.layer, "inbound_nodes");
         while (p.next < nodes.size()) {
           std::vector<std::string> names;
-          std::vector<TensorRef> refs =
-              node_inputs(nodes[p.next], layer_name_of(*p.layer), &names);
+          std::vector<TensorRef> refs = node_inputs(nodes[p.next], layer_name_of(*p.layer), &names);
           std::vector<graph::ValueId> ins;
           bool ready = true;
           for (const TensorRef& r : refs) {
@@ -693,8 +694,8 @@ class Builder {
   std::vector<graph::ValueId> bind_operation(const std::string& name, const std::string& cls,
                                              const Json* node, std::vector<graph::ValueId> inputs) {
     auto unsupported = [&](const std::string& why) -> Error {
-      return Error(ErrorCode::Unsupported, file_name_ + ": '" + name + "' (" + cls +
-                                               ", a keras.ops operation): " + why);
+      return Error(ErrorCode::Unsupported,
+                   file_name_ + ": '" + name + "' (" + cls + ", a keras.ops operation): " + why);
     };
     const Json& args = node ? member_or_null(*node, "args") : member_or_null(Json(), "");
     // Each positional argument: a tensor (taken from `inputs` in order) or a number.
@@ -821,7 +822,8 @@ class Builder {
   }
 
  public:
-  std::vector<graph::ValueId> bind_inner_layer(const Json& inner, std::vector<graph::ValueId> inputs,
+  std::vector<graph::ValueId> bind_inner_layer(const Json& inner,
+                                               std::vector<graph::ValueId> inputs,
                                                std::vector<StoredWeight> weights,
                                                const std::string& node_prefix) {
     std::string cls = class_name_of(inner);

@@ -33,14 +33,16 @@ struct Arena {
     data = static_cast<std::byte*>(std::aligned_alloc(64, (n + 63) / 64 * 64));
     if (data == nullptr) {
       bytes = 0;
-      throw Error(ErrorCode::ResourceExhausted, "cannot allocate " + std::to_string(n) +
-                                                    " bytes of activation memory");
+      throw Error(ErrorCode::ResourceExhausted,
+                  "cannot allocate " + std::to_string(n) + " bytes of activation memory");
     }
     bytes = n;
   }
 };
 
-std::vector<int64_t> to_public(const Shape& s) { return s; }
+std::vector<int64_t> to_public(const Shape& s) {
+  return s;
+}
 
 }  // namespace
 
@@ -116,13 +118,27 @@ Model::Model(Model&&) noexcept = default;
 Model& Model::operator=(Model&&) noexcept = default;
 Model::~Model() = default;
 
-const std::vector<TensorInfo>& Model::inputs() const { return impl_->inputs; }
-const std::vector<TensorInfo>& Model::outputs() const { return impl_->outputs; }
-const std::vector<LayerInfo>& Model::layers() const { return impl_->layers; }
-const std::string& Model::keras_version() const { return impl_->keras.dialect.keras_version; }
-const std::string& Model::format() const { return impl_->keras.format; }
-int64_t Model::params() const { return impl_->keras.model.params; }
-uint64_t Model::weight_bytes() const { return impl_->keras.model.weight_bytes; }
+const std::vector<TensorInfo>& Model::inputs() const {
+  return impl_->inputs;
+}
+const std::vector<TensorInfo>& Model::outputs() const {
+  return impl_->outputs;
+}
+const std::vector<LayerInfo>& Model::layers() const {
+  return impl_->layers;
+}
+const std::string& Model::keras_version() const {
+  return impl_->keras.dialect.keras_version;
+}
+const std::string& Model::format() const {
+  return impl_->keras.format;
+}
+int64_t Model::params() const {
+  return impl_->keras.model.params;
+}
+uint64_t Model::weight_bytes() const {
+  return impl_->keras.model.weight_bytes;
+}
 
 std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
   ModelImpl& impl = *impl_;
@@ -145,10 +161,9 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
                                                   shape_to_string(a.shape));
     }
     if (a.size() != static_cast<int64_t>(a.data.size())) {
-      throw Error(ErrorCode::InvalidArgument, "input '" + info.name + "': shape " +
-                                                  shape_to_string(a.shape) + " needs " +
-                                                  std::to_string(a.size()) + " values, got " +
-                                                  std::to_string(a.data.size()));
+      throw Error(ErrorCode::InvalidArgument,
+                  "input '" + info.name + "': shape " + shape_to_string(a.shape) + " needs " +
+                      std::to_string(a.size()) + " values, got " + std::to_string(a.data.size()));
     }
     if (i > 0 && !a.shape.empty() && !inputs[0].shape.empty() && a.shape[0] != inputs[0].shape[0]) {
       throw Error(ErrorCode::InvalidArgument, "inputs have different batch sizes (" +

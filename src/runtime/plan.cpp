@@ -9,16 +9,17 @@ namespace kerasrt::runtime {
 
 namespace {
 
-size_t round_up_64(size_t n) { return (n + 63) / 64 * 64; }
+size_t round_up_64(size_t n) {
+  return (n + 63) / 64 * 64;
+}
 
 }  // namespace
 
 std::vector<size_t> place_buffers(const std::vector<Interval>& intervals, size_t* arena_bytes) {
   std::vector<size_t> order(intervals.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return intervals[a].bytes > intervals[b].bytes;
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return intervals[a].bytes > intervals[b].bytes; });
   std::vector<size_t> offsets(intervals.size(), 0);
   std::vector<size_t> placed;
   size_t total = 0;
@@ -31,7 +32,8 @@ std::vector<size_t> place_buffers(const std::vector<Interval>& intervals, size_t
       const Interval& other = intervals[j];
       if (other.first <= cur.last && cur.first <= other.last) live.push_back(j);
     }
-    std::sort(live.begin(), live.end(), [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
+    std::sort(live.begin(), live.end(),
+              [&](size_t a, size_t b) { return offsets[a] < offsets[b]; });
     size_t offset = 0;
     for (size_t j : live) {
       if (offsets[j] >= offset + need) break;  // fits in the gap before j
@@ -49,10 +51,9 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
                                    const std::vector<Shape>& input_shapes,
                                    const ops::PrepareContext& ctx) {
   if (input_shapes.size() != graph.inputs.size()) {
-    throw Error(ErrorCode::InvalidArgument, "the model takes " +
-                                                std::to_string(graph.inputs.size()) +
-                                                " inputs, got " +
-                                                std::to_string(input_shapes.size()));
+    throw Error(ErrorCode::InvalidArgument,
+                "the model takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
+                    std::to_string(input_shapes.size()));
   }
   auto plan = std::make_unique<Plan>();
   std::vector<Shape> shapes(graph.values.size());
@@ -75,7 +76,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
     std::vector<Shape> in_shapes;
     for (graph::ValueId v : node.inputs) {
       if (!known[static_cast<size_t>(v)]) {
-        throw Error(ErrorCode::Internal, "layer '" + node.name + "' reads a value before it is produced");
+        throw Error(ErrorCode::Internal,
+                    "layer '" + node.name + "' reads a value before it is produced");
       }
       in_shapes.push_back(shapes[static_cast<size_t>(v)]);
       intervals[static_cast<size_t>(v)].last = std::max(intervals[static_cast<size_t>(v)].last, s);
@@ -85,7 +87,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
       out_shapes = node.op->infer_shapes(in_shapes);
       for (const Shape& sh : out_shapes) {
         if (!shape_is_concrete(sh)) {
-          throw Error(ErrorCode::Internal, "output shape " + shape_to_string(sh) + " is not concrete");
+          throw Error(ErrorCode::Internal,
+                      "output shape " + shape_to_string(sh) + " is not concrete");
         }
       }
       if (out_shapes.size() != node.outputs.size()) {
@@ -105,7 +108,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
     }
     plan->steps[static_cast<size_t>(s)].node = &node;
     scratch_interval[static_cast<size_t>(s)] = intervals.size();
-    intervals.push_back(Interval{plan->steps[static_cast<size_t>(s)].kernel->scratch_bytes(), s, s});
+    intervals.push_back(
+        Interval{plan->steps[static_cast<size_t>(s)].kernel->scratch_bytes(), s, s});
   }
   for (graph::ValueId v : graph.outputs) intervals[static_cast<size_t>(v)].last = num_steps;
   for (size_t v = 0; v < graph.values.size(); ++v) {
@@ -117,8 +121,10 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
   std::vector<size_t> offsets = place_buffers(intervals, &plan->arena_bytes);
   for (int s = 0; s < num_steps; ++s) {
     PlanStep& step = plan->steps[static_cast<size_t>(s)];
-    for (graph::ValueId v : step.node->inputs) step.inputs.push_back(offsets[static_cast<size_t>(v)]);
-    for (graph::ValueId v : step.node->outputs) step.outputs.push_back(offsets[static_cast<size_t>(v)]);
+    for (graph::ValueId v : step.node->inputs)
+      step.inputs.push_back(offsets[static_cast<size_t>(v)]);
+    for (graph::ValueId v : step.node->outputs)
+      step.outputs.push_back(offsets[static_cast<size_t>(v)]);
     step.scratch = offsets[scratch_interval[static_cast<size_t>(s)]];
     step.state = plan->state_bytes;
     plan->state_bytes += (step.kernel->state_bytes() + 63) / 64 * 64;

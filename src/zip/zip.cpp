@@ -69,7 +69,8 @@ Archive::Archive(std::shared_ptr<const MappedFile> file) : file_(std::move(file)
       break;
     }
   }
-  if (end == UINT64_MAX) r.fail(size, "no end-of-central-directory record (not a zip, or truncated)");
+  if (end == UINT64_MAX)
+    r.fail(size, "no end-of-central-directory record (not a zip, or truncated)");
   uint64_t count = r.u(end + 10, 2);
   uint64_t dir_size = r.u(end + 12, 4);
   uint64_t dir_offset = r.u(end + 16, 4);
@@ -142,9 +143,9 @@ std::span<const std::byte> Archive::read(const Member& m, std::vector<std::byte>
     return raw;
   }
   if (m.method != 8) {
-    throw Error(ErrorCode::Unsupported, file_->path() + ": zip member '" + m.name +
-                                            "' uses compression method " +
-                                            std::to_string(m.method) + " (only stored and deflate)");
+    throw Error(ErrorCode::Unsupported,
+                file_->path() + ": zip member '" + m.name + "' uses compression method " +
+                    std::to_string(m.method) + " (only stored and deflate)");
   }
   if (m.size / kMaxInflateRatio > m.compressed_size + 1) {
     r.fail(h, "member '" + m.name + "' claims an impossible compression ratio");

@@ -17,9 +17,9 @@ namespace kerasrt::zip {
 
 struct Member {
   std::string name;
-  uint16_t method = 0;            // 0 stored, 8 deflate
+  uint16_t method = 0;  // 0 stored, 8 deflate
   uint64_t compressed_size = 0;
-  uint64_t size = 0;              // uncompressed
+  uint64_t size = 0;  // uncompressed
   uint64_t local_header_offset = 0;
 };
 

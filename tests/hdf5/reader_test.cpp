@@ -141,7 +141,12 @@ TEST_P(ReaderTest, OtherTypeAttributes) {
 }
 
 TEST_P(ReaderTest, HugeDenseAttribute) {
-  if (!latest()) GTEST_SKIP() << "a > 64 KB attribute needs libver='latest'";
+  if (!latest()) {
+    // h5py can only write a > 64 KB attribute with libver='latest' (dense attribute storage);
+    // make_files.py leaves it out of the other files.
+    EXPECT_FALSE(root().has_attribute("big"));
+    return;
+  }
   Attribute big = attr("big");
   auto v = big.read_doubles();
   ASSERT_EQ(v.size(), 20000u);

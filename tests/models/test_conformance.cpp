@@ -22,13 +22,15 @@ constexpr double kRelativeTolerance = 1e-4;
 
 struct FixtureRun {
   std::string case_name;
-  std::string writer;     // "k3" or "k2"
-  std::string file;       // "k3.h5", ...
+  std::string writer;  // "k3" or "k2"
+  std::string file;    // "k3.h5", ...
   std::string dir;
   const keras::Json* case_json = nullptr;
 };
 
-std::string fixtures_dir() { return KERASRT_FIXTURES_DIR; }
+std::string fixtures_dir() {
+  return KERASRT_FIXTURES_DIR;
+}
 
 const keras::Json& manifest() {
   static const keras::Json m = [] {
@@ -62,9 +64,13 @@ std::vector<FixtureRun> all_runs() {
 }
 
 // The fixtures must be there: an empty list would make every other test here vanish silently.
-TEST(ConformanceFixtures, ManifestListsRunnableModels) { EXPECT_GT(all_runs().size(), 20u); }
+TEST(ConformanceFixtures, ManifestListsRunnableModels) {
+  EXPECT_GT(all_runs().size(), 20u);
+}
 
-void PrintTo(const FixtureRun& r, std::ostream* os) { *os << r.case_name << "/" << r.file; }
+void PrintTo(const FixtureRun& r, std::ostream* os) {
+  *os << r.case_name << "/" << r.file;
+}
 
 class Conformance : public testing::TestWithParam<FixtureRun> {};
 

@@ -7,7 +7,9 @@
 namespace kerasrt {
 namespace {
 
-std::string dir() { return KERASRT_ERROR_FILES_DIR; }
+std::string dir() {
+  return KERASRT_ERROR_FILES_DIR;
+}
 
 // Loads `path` and returns the error; fails the test when loading succeeds.
 Error load_error(const std::string& path) {
@@ -30,11 +32,21 @@ void expect_error(const std::string& path, ErrorCode code, std::vector<std::stri
   }
 }
 
-TEST(LoadErrors, MissingFile) { expect_error(dir() + "/no_such_file.h5", ErrorCode::Io, {}); }
-TEST(LoadErrors, Directory) { expect_error(dir(), ErrorCode::Io, {"directory"}); }
-TEST(LoadErrors, EmptyFile) { expect_error(dir() + "/empty.h5", ErrorCode::InvalidFile, {"empty"}); }
-TEST(LoadErrors, NotHdf5) { expect_error(dir() + "/text.h5", ErrorCode::InvalidFile, {"HDF5"}); }
-TEST(LoadErrors, Truncated) { expect_error(dir() + "/truncated.h5", ErrorCode::InvalidFile, {}); }
+TEST(LoadErrors, MissingFile) {
+  expect_error(dir() + "/no_such_file.h5", ErrorCode::Io, {});
+}
+TEST(LoadErrors, Directory) {
+  expect_error(dir(), ErrorCode::Io, {"directory"});
+}
+TEST(LoadErrors, EmptyFile) {
+  expect_error(dir() + "/empty.h5", ErrorCode::InvalidFile, {"empty"});
+}
+TEST(LoadErrors, NotHdf5) {
+  expect_error(dir() + "/text.h5", ErrorCode::InvalidFile, {"HDF5"});
+}
+TEST(LoadErrors, Truncated) {
+  expect_error(dir() + "/truncated.h5", ErrorCode::InvalidFile, {});
+}
 TEST(LoadErrors, HdfButNotKeras) {
   expect_error(dir() + "/not_keras.h5", ErrorCode::InvalidFile, {"model_config"});
 }

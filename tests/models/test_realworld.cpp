@@ -5,12 +5,12 @@
 // the test tracks support as it grows.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <cmath>
 #include <fstream>
 #include <random>
 #include <set>
 #include <sstream>
-#include <sys/stat.h>
 
 #include "keras/json.h"
 #include "keras/model_builder.h"
@@ -20,7 +20,9 @@
 namespace kerasrt {
 namespace {
 
-std::string corpus_dir() { return std::string(KERASRT_SHARED_DIR) + "/corpus/realworld"; }
+std::string corpus_dir() {
+  return std::string(KERASRT_SHARED_DIR) + "/corpus/realworld";
+}
 
 bool corpus_present() {
   struct stat st {};
@@ -53,7 +55,9 @@ std::vector<CorpusFile> whole_model_files() {
   return out;
 }
 
-void PrintTo(const CorpusFile& f, std::ostream* os) { *os << f.file; }
+void PrintTo(const CorpusFile& f, std::ostream* os) {
+  *os << f.file;
+}
 
 TEST(RealWorldCorpus, IsPresent) {
   if (!corpus_present()) GTEST_SKIP() << "shared corpus not found at " << corpus_dir();
@@ -81,8 +85,7 @@ TEST_P(RealWorld, RunsOrNamesEveryUnsupportedLayer) {
         std::string msg = e.what();
         bool named = msg.find("(" + c + ")") != std::string::npos ||
                      msg.find("(" + c + ", inside") != std::string::npos;
-        EXPECT_TRUE(named)
-            << "the error does not name " << c << ": " << e.what();
+        EXPECT_TRUE(named) << "the error does not name " << c << ": " << e.what();
       }
     }
     return;
@@ -92,7 +95,8 @@ TEST_P(RealWorld, RunsOrNamesEveryUnsupportedLayer) {
   std::vector<Array> inputs;
   for (const TensorInfo& in : model.inputs()) {
     Array a;
-    for (size_t d = 0; d < in.shape.size(); ++d) a.shape.push_back(in.shape[d] >= 0 ? in.shape[d] : d == 0 ? 2 : 32);
+    for (size_t d = 0; d < in.shape.size(); ++d)
+      a.shape.push_back(in.shape[d] >= 0 ? in.shape[d] : d == 0 ? 2 : 32);
     a.data.resize(static_cast<size_t>(a.size()));
     bool integer = in.dtype.find("int") != std::string::npos;
     std::normal_distribution<float> normal(0.f, 1.f);
@@ -116,8 +120,7 @@ std::string file_test_name(const testing::TestParamInfo<CorpusFile>& info) {
   return s;
 }
 
-INSTANTIATE_TEST_SUITE_P(Corpus, RealWorld, testing::ValuesIn(whole_model_files()),
-                         file_test_name);
+INSTANTIATE_TEST_SUITE_P(Corpus, RealWorld, testing::ValuesIn(whole_model_files()), file_test_name);
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(RealWorld);
 
 }  // namespace

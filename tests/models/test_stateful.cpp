@@ -1,6 +1,7 @@
 // Stateful RNNs carry their states from one predict call to the next, and reset_states() clears
 // them: three calls on the same input must give TensorFlow's three outputs (the second differs
-// from the first; the third, after a reset, equals the first). Fixtures: tools/fixtures/gen_stateful.py.
+// from the first; the third, after a reset, equals the first). Fixtures:
+// tools/fixtures/gen_stateful.py.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -11,7 +12,9 @@
 namespace kerasrt {
 namespace {
 
-std::string dir() { return std::string(KERASRT_FIXTURES_DIR) + "/../stateful"; }
+std::string dir() {
+  return std::string(KERASRT_FIXTURES_DIR) + "/../stateful";
+}
 
 void expect_tf(const Array& got, const std::string& file) {
   NpyArray want = read_npy(dir() + "/" + file);

@@ -218,9 +218,9 @@ void bind_layer_scale(LayerContext& ctx) {
   // "variable", "variable_1", ... (add_weight without a name, uniquified per model).
   auto stored = ctx.stored_weights();
   Tensor gamma = ctx.weight(stored.size() == 1 ? stored[0].role : "gamma", {dim});
-  ctx.set_outputs({ctx.add(std::make_shared<ops::AffineOp>(gamma, Tensor(Shape{}, {0.0f})),
-                           {ctx.input(0)})
-                       .at(0)});
+  ctx.set_outputs(
+      {ctx.add(std::make_shared<ops::AffineOp>(gamma, Tensor(Shape{}, {0.0f})), {ctx.input(0)})
+           .at(0)});
 }
 
 // CustomScaleLayer (inception_resnet_v2.py): inputs[0] + inputs[1] * scale.
