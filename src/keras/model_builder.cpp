@@ -11,6 +11,7 @@
 
 #include "keras/registry.h"
 #include "ops/elementwise.h"
+#include "ops/logical.h"
 #include "ops/merge.h"
 
 namespace kerasrt::keras {
@@ -417,7 +418,9 @@ class Builder {
         // ops.not_equal(x, 0), ...) as operation nodes whose class names clash with layers (Add,
         // Multiply); bind_operation() runs the arithmetic ones, with their constant arguments.
         static const std::set<std::string> kOperations = {
-            "Add", "Subtract", "Multiply", "Maximum", "Minimum", "Divide", "TrueDivide"};
+            "Add",          "Subtract",   "Multiply",  "Maximum",  "Minimum",
+            "Divide",       "TrueDivide", "Equal",     "NotEqual", "Greater",
+            "GreaterEqual", "Less",       "LessEqual", "Any",      "All"};
         if (!kOperations.count(cls)) {
           problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ", a keras.ops operation)");
         }
@@ -692,7 +695,8 @@ class Builder {
   // A Keras 3 operation node (is_keras_operation): the arithmetic of keras.ops / Python operators
   // on tensors, with tensors and numbers as positional arguments ("args" of the node).
   std::vector<graph::ValueId> bind_operation(const std::string& name, const std::string& cls,
-                                             const Json* node, std::vector<graph::ValueId> inputs) {
+                                             const Json& layer_config, const Json* node,
+                                             std::vector<graph::ValueId> inputs) {
     auto unsupported = [&](const std::string& why) -> Error {
       return Error(ErrorCode::Unsupported,
                    file_name_ + ": '" + name + "' (" + cls + ", a keras.ops operation): " + why);
@@ -711,8 +715,39 @@ class Builder {
         throw unsupported("argument " + a.dump(80) + " is neither a tensor nor a number");
       }
     }
-    if (tensors != inputs.size() || numbers.size() != 2) {
-      throw unsupported("only binary arithmetic on tensors and numbers is supported");
+    if (tensors != inputs.size()) throw unsupported("unexpected arguments");
+    // Reductions of booleans: ops.any(x, axis) / ops.all(x, axis).
+    if ((cls == "Any" || cls == "All") && numbers.size() == 1 && tensors == 1) {
+      const Json* cfg = layer_config.find("axis");
+      if (cfg == nullptr || !cfg->is_integer()) throw unsupported("needs one integer axis");
+      const Json* keep = layer_config.find("keepdims");
+      auto op = std::make_shared<ops::ReduceBoolOp>(
+          cls == "All", static_cast<int64_t>(cfg->as_number()),
+          keep != nullptr && keep->is_bool() && keep->as_bool());
+      try {
+        return graph_->add_node(name, cls, std::move(op), std::move(inputs));
+      } catch (const Error& e) {
+        throw Error(e.code(), file_name_ + ": " + e.what());
+      }
+    }
+    if (numbers.size() != 2) {
+      throw unsupported(
+          "only binary arithmetic and comparisons on tensors and numbers are supported");
+    }
+    static const std::map<std::string, ops::CompareMode> kCompare = {
+        {"Equal", ops::CompareMode::Equal},     {"NotEqual", ops::CompareMode::NotEqual},
+        {"Greater", ops::CompareMode::Greater}, {"GreaterEqual", ops::CompareMode::GreaterEqual},
+        {"Less", ops::CompareMode::Less},       {"LessEqual", ops::CompareMode::LessEqual}};
+    if (auto cmp = kCompare.find(cls); cmp != kCompare.end()) {
+      if (tensors != 1 || !numbers[1].has_value()) {
+        throw unsupported("only a comparison of a tensor with a number is supported");
+      }
+      auto op = std::make_shared<ops::CompareConstOp>(cmp->second, static_cast<float>(*numbers[1]));
+      try {
+        return graph_->add_node(name, cls, std::move(op), std::move(inputs));
+      } catch (const Error& e) {
+        throw Error(e.code(), file_name_ + ": " + e.what());
+      }
     }
     std::shared_ptr<const ops::Op> op;
     std::vector<graph::ValueId> op_inputs = inputs;
@@ -768,7 +803,7 @@ class Builder {
     path.classes.push_back(cls);
     std::vector<graph::ValueId> outputs;
     if (is_keras_operation(layer)) {
-      outputs = bind_operation(name, cls, node, std::move(inputs));
+      outputs = bind_operation(name, cls, member_or_null(layer, "config"), node, std::move(inputs));
     } else if (is_model_class(cls)) {
       outputs = bind_model(layer, &inputs, path, nullptr);
     } else {
