@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "kerasrt/error.h"
+#include "ops/core_util.h"
 
 namespace kerasrt::ops {
 
@@ -229,22 +230,6 @@ dnnl::memory::desc keras_weights_desc(const ConvAttrs& attrs, int64_t in_channel
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
-// A dense activation in Keras's layout: N, spatial..., C (channels_last) or N, C, spatial...,
-// described by oneDNN's logical (N, C, spatial...) dims.
-dnnl::memory::desc activation_desc(const Shape& shape, bool channels_first) {
-  using tag = dnnl::memory::format_tag;
-  dnnl::memory::dims dims(shape.begin(), shape.end());
-  if (!channels_first) {
-    dims.insert(dims.begin() + 1, dims.back());
-    dims.pop_back();
-  }
-  static constexpr tag kLast[] = {tag::nwc, tag::nhwc, tag::ndhwc};
-  static constexpr tag kFirst[] = {tag::ncw, tag::nchw, tag::ncdhw};
-  const size_t r = shape.size() - 3;
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
-                            channels_first ? kFirst[r] : kLast[r]);
-}
-
 // Reorders weights described by `user` at `data` into fresh storage laid out as `packed`.
 Tensor pack_weights(const dnnl::engine& eng, const dnnl::memory::desc& user, const float* data,
                     const dnnl::memory::desc& packed) {
@@ -333,8 +318,8 @@ std::unique_ptr<Kernel> ConvOp::prepare(std::span<const Shape> inputs,
   const size_t r = attrs_.spatial_rank();
   const dnnl::engine& eng = *ctx.engine;
 
-  dnnl::memory::desc src_md = activation_desc(in, attrs_.channels_first);
-  dnnl::memory::desc dst_md = activation_desc(out, attrs_.channels_first);
+  dnnl::memory::desc src_md = detail::activation_desc(in, attrs_.channels_first);
+  dnnl::memory::desc dst_md = detail::activation_desc(out, attrs_.channels_first);
   dnnl::memory::desc user_weights_md = keras_weights_desc(attrs_, in_channels_);
   dnnl::memory::desc any_weights_md(user_weights_md.dims(), dnnl::memory::data_type::f32,
                                     dnnl::memory::format_tag::any);

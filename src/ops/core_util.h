@@ -1,6 +1,6 @@
-// Small helpers shared by the core op families (dense, elementwise, softmax, merge, shape ops,
-// embedding): running a oneDNN primitive with the kernel's user scratchpad, and the size above
-// which a plain loop is worth handing to OpenMP (oneDNN's own pool; never another one).
+// Small helpers shared by the op families: running a oneDNN primitive with the kernel's user
+// scratchpad, describing Keras-layout activations to oneDNN, and the size above which a plain
+// loop is worth handing to OpenMP (oneDNN's own pool; never another one).
 #pragma once
 
 #include <cstddef>
@@ -21,6 +21,22 @@ inline dnnl::primitive_attr user_scratchpad_attr() {
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   return attr;
+}
+
+// A dense activation in Keras's layout: N, spatial..., C (channels_last) or N, C, spatial...,
+// described by oneDNN's logical (N, C, spatial...) dims. Rank 3 to 5.
+inline dnnl::memory::desc activation_desc(const Shape& shape, bool channels_first) {
+  using tag = dnnl::memory::format_tag;
+  dnnl::memory::dims dims(shape.begin(), shape.end());
+  if (!channels_first) {
+    dims.insert(dims.begin() + 1, dims.back());
+    dims.pop_back();
+  }
+  static constexpr tag kLast[] = {tag::nwc, tag::nhwc, tag::ndhwc};
+  static constexpr tag kFirst[] = {tag::ncw, tag::nchw, tag::ncdhw};
+  const size_t r = shape.size() - 3;
+  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
+                            channels_first ? kFirst[r] : kLast[r]);
 }
 
 struct Arg {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "kerasrt/error.h"
+#include "ops/core_util.h"
 
 namespace kerasrt::ops {
 
@@ -52,20 +53,6 @@ int64_t pool_pad_before(const PoolAttrs& attrs, size_t axis, int64_t length) {
   const int64_t total =
       std::max<int64_t>((out - 1) * attrs.strides[axis] + attrs.pool_size[axis] - length, 0);
   return total / 2;
-}
-
-dnnl::memory::desc activation_desc(const Shape& shape, bool channels_first) {
-  using tag = dnnl::memory::format_tag;
-  dnnl::memory::dims dims(shape.begin(), shape.end());
-  if (!channels_first) {
-    dims.insert(dims.begin() + 1, dims.back());
-    dims.pop_back();
-  }
-  static constexpr tag kLast[] = {tag::nwc, tag::nhwc, tag::ndhwc};
-  static constexpr tag kFirst[] = {tag::ncw, tag::nchw, tag::ncdhw};
-  const size_t r = shape.size() - 3;
-  return dnnl::memory::desc(dims, dnnl::memory::data_type::f32,
-                            channels_first ? kFirst[r] : kLast[r]);
 }
 
 class PoolKernel final : public Kernel {
@@ -114,8 +101,8 @@ std::unique_ptr<Kernel> make_pool_kernel(const std::string& kind, PoolMode mode,
                                          dnnl::memory::dims strides, dnnl::memory::dims pad_l,
                                          dnnl::memory::dims pad_r, const PrepareContext& ctx) {
   const dnnl::engine& eng = *ctx.engine;
-  dnnl::memory::desc src_md = activation_desc(in, channels_first);
-  dnnl::memory::desc dst_md = activation_desc(out_full, channels_first);
+  dnnl::memory::desc src_md = detail::activation_desc(in, channels_first);
+  dnnl::memory::desc dst_md = detail::activation_desc(out_full, channels_first);
   dnnl::primitive_attr attr;
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   try {
