@@ -100,7 +100,7 @@ void collect_keras3_tensors(const Json& j, std::vector<TensorRef>& out) {
   }
 }
 
-const Json kNoKwargs;
+const Json kNullJson;  // absent call kwargs or args
 
 // Keras 2 keyword tensors: a [name, node, tensor] triple or a list of them.
 void collect_keras2_tensors(const Json& j, std::vector<TensorRef>& out) {
@@ -701,7 +701,7 @@ class Builder {
       return Error(ErrorCode::Unsupported,
                    file_name_ + ": '" + name + "' (" + cls + ", a keras.ops operation): " + why);
     };
-    const Json& args = node ? member_or_null(*node, "args") : member_or_null(Json(), "");
+    const Json& args = node ? member_or_null(*node, "args") : kNullJson;
     // Each positional argument: a tensor (taken from `inputs` in order) or a number.
     std::vector<std::optional<double>> numbers;
     size_t tensors = 0;
@@ -794,7 +794,7 @@ class Builder {
                                         const LayerPath& prefix,
                                         const std::vector<std::string>& leaves, bool first_call,
                                         std::vector<std::string> input_names = {},
-                                        const Json& call_kwargs = kNoKwargs,
+                                        const Json& call_kwargs = kNullJson,
                                         const Json* node = nullptr) {
     std::string name = layer_name_of(layer);
     std::string cls = class_name_of(layer);
@@ -846,7 +846,7 @@ class Builder {
                                          std::vector<StoredWeight> weights,
                                          const std::string& node_prefix,
                                          std::vector<std::string> input_names = {},
-                                         const Json& call_kwargs = kNoKwargs) {
+                                         const Json& call_kwargs = kNullJson) {
     BinderContext ctx(*this, *graph_, masks_, layer, dialect_, std::move(inputs),
                       std::move(weights), node_prefix, std::move(input_names), call_kwargs);
     bind(ctx);
