@@ -71,6 +71,23 @@ Tensor::Tensor(Shape shape, std::vector<float> values) : Tensor(std::move(shape)
   std::memcpy(data_.get(), values.data(), values.size() * sizeof(float));
 }
 
+Tensor Tensor::view(Shape shape, const float* data, std::shared_ptr<const void> owner) {
+  Tensor t;
+  t.numel_ = shape_numel(shape);
+  if (t.numel_ < 0) throw Error(ErrorCode::Internal, "tensor shape must be concrete");
+  t.shape_ = std::move(shape);
+  // The aliasing constructor: shares `owner`'s control block, points at `data`. The storage is
+  // never written through a view (mutable_data() refuses), so dropping const here is sound.
+  t.data_ = std::shared_ptr<float[]>(std::move(owner), const_cast<float*>(data));
+  t.view_ = true;
+  return t;
+}
+
+float* Tensor::mutable_data() {
+  if (view_) throw Error(ErrorCode::Internal, "a tensor viewing a model file is read-only");
+  return data_.get();
+}
+
 Tensor Tensor::reshaped(Shape shape) const {
   if (shape_numel(shape) != numel_) {
     throw Error(ErrorCode::Internal, "reshape " + shape_to_string(shape_) + " to " +

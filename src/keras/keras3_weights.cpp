@@ -286,11 +286,7 @@ class KerasV3Weights final : public WeightSource {
           w.name = sub_path.empty() ? w.role : sub_path + "/" + w.role;
           for (uint64_t d : ds.space().dims) w.shape.push_back(static_cast<int64_t>(d));
           w.stored_bytes = ds.stored_bytes();
-          w.load = [ds, shape = w.shape]() {
-            Tensor t(shape);
-            ds.read_float32(std::span<float>(t.mutable_data(), static_cast<size_t>(t.numel())));
-            return t;
-          };
+          w.load = [ds, shape = w.shape]() { return tensor_from_dataset(ds, shape); };
           out.push_back(std::move(w));
         }
       }

@@ -5,12 +5,30 @@
 // those relative paths. A nested model's group holds the weights of all its sub-layers; they are
 // told apart by the first path component that names a sub-layer (§1.5).
 #include <algorithm>
+#include <cstdint>
 #include <map>
 #include <set>
 
 #include "keras/weight_source.h"
 
 namespace kerasrt::keras {
+
+Tensor tensor_from_dataset(const hdf5::Dataset& ds, const Shape& shape) {
+  const hdf5::Datatype& t = ds.dtype();
+  if (t.cls == hdf5::TypeClass::Float && t.size == sizeof(float) && !t.big_endian &&
+      shape_numel(shape) > 0) {
+    std::optional<std::span<const std::byte>> bytes = ds.contiguous_bytes();
+    if (bytes && bytes->size() == static_cast<size_t>(shape_numel(shape)) * sizeof(float) &&
+        reinterpret_cast<uintptr_t>(bytes->data()) % alignof(float) == 0) {
+      // The dataset handle keeps the file's mapping alive for as long as the view lives.
+      return Tensor::view(shape, reinterpret_cast<const float*>(bytes->data()),
+                          std::make_shared<const hdf5::Dataset>(ds));
+    }
+  }
+  Tensor out(shape);
+  ds.read_float32(std::span<float>(out.mutable_data(), static_cast<size_t>(out.numel())));
+  return out;
+}
 
 std::optional<std::vector<std::string>> read_string_list_attribute(const hdf5::Object& object,
                                                                    const std::string& name) {
@@ -119,11 +137,7 @@ class LegacyH5Weights final : public WeightSource {
       w.role = weight_role(stored, leaf);
       for (uint64_t d : ds.space().dims) w.shape.push_back(static_cast<int64_t>(d));
       w.stored_bytes = ds.stored_bytes();
-      w.load = [ds, shape = w.shape]() {
-        Tensor t(shape);
-        ds.read_float32(std::span<float>(t.mutable_data(), static_cast<size_t>(t.numel())));
-        return t;
-      };
+      w.load = [ds, shape = w.shape]() { return tensor_from_dataset(ds, shape); };
       out.push_back(std::move(w));
     }
     return out;

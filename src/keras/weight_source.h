@@ -41,6 +41,11 @@ std::unique_ptr<WeightSource> make_legacy_h5_weights(const hdf5::Group& group,
 std::unique_ptr<WeightSource> make_keras3_weights(const hdf5::Group& root, const Json& model,
                                                   const std::string& file_name);
 
+// A dataset's elements as a float32 tensor: a view into the mapped file when they are stored as
+// contiguous, unfiltered, 4-byte aligned little-endian float32 (no copy, no page touched until a
+// kernel reads them), else converted into fresh storage. `shape` is the dataset's shape.
+Tensor tensor_from_dataset(const hdf5::Dataset& ds, const Shape& shape);
+
 // Reads a Keras list-of-strings attribute that may be split into name0, name1, ... (§1.6); an
 // empty numeric array (Keras's empty list) reads as an empty list. nullopt when absent.
 std::optional<std::vector<std::string>> read_string_list_attribute(const hdf5::Object& object,
