@@ -5,6 +5,7 @@
 //   /layers/<key>/<attribute>/vars/...    sub-objects: an RNN's `cell`, a wrapper's `layer`,
 //                                         `forward_layer`, `backward_layer`
 //   /layers/<key>/layers/<key>/...        a nested model
+//   /layers/<key>/cell/cells/<key>/vars/  StackedRNNCells: one group per cell of the list
 //
 // Keys are not layer names: each container's layers get to_snake_case(class name), made unique
 // with a per-key counter (dense, dense_1, ...). Variables carry no names either, so their roles
@@ -54,6 +55,13 @@ std::string to_snake_case(const std::string& name) {
   s = std::regex_replace(s, lower_upper, "$1_$2");
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
   return s;
+}
+
+// saving_lib._get_unique_name: the first use of a key as is, then key_1, key_2, ...
+std::string unique_key(std::string key, std::map<std::string, int>& used) {
+  // append, not "_" + std::string&&: GCC 12 -O3 reports a false -Wrestrict on the latter.
+  if (int& n = used[key]; n++ > 0) key.append("_").append(std::to_string(n - 1));
+  return key;
 }
 
 // The roles of a layer's own variables, in Keras 3's creation order; nullopt for a class whose
@@ -224,8 +232,7 @@ class KerasV3Weights final : public WeightSource {
       // The key comes from the Python class, which a few registered names alias
       // (keras.layers.GroupQueryAttention is class GroupedQueryAttention).
       std::string key = to_snake_case(cls == "GroupQueryAttention" ? "GroupedQueryAttention" : cls);
-      // append, not "_" + std::string&&: GCC 12 -O3 reports a false -Wrestrict on the latter.
-      if (int& n = used[key]; n++ > 0) key.append("_").append(std::to_string(n - 1));
+      key = unique_key(std::move(key), used);
       Placed p{layers_group + "/" + key, &layer, {}};
       if (is_model_class(cls)) place_model(layer, layers_group_name(p.group), p.children);
       out[layer_name(layer)] = std::move(p);
@@ -293,6 +300,11 @@ class KerasV3Weights final : public WeightSource {
     }
     for (const std::string& child : grp.child_names()) {
       if (child == "vars") continue;
+      if (cls == "StackedRNNCells" && child == "cells") {
+        collect_cells(group + "/cells", config, sub_path.empty() ? child : sub_path + "/" + child,
+                      layer, out);
+        continue;
+      }
       auto sub = sub_object(cls, config, child);
       if (!sub) {
         // Keras saves empty groups for sub-objects without variables; only those with data
@@ -306,6 +318,37 @@ class KerasV3Weights final : public WeightSource {
       }
       collect_object(group + "/" + child, sub->first, *sub->second,
                      sub_path.empty() ? child : sub_path + "/" + child, layer, out);
+    }
+  }
+
+  // StackedRNNCells.cells is a list: saving_lib._save_container_state keys its items by
+  // to_snake_case(class name) with a per-list counter (lstm_cell, gru_cell, lstm_cell_1, ...).
+  // The cells are collected in list order, not the file's alphabetical one, because the RNN
+  // binder hands each cell the next unused weights of each role.
+  void collect_cells(const std::string& group, const Json& config, const std::string& sub_path,
+                     const std::string& layer, std::vector<StoredWeight>& out) const {
+    const Json& cells = member_or_null(config, "cells");
+    if (!cells.is_array()) {
+      throw Error(ErrorCode::InvalidModel, file_name_ + ": layer '" + layer +
+                                               "': StackedRNNCells config has no 'cells' list");
+    }
+    hdf5::Group grp = root_.open_group(group);
+    std::set<std::string> keys;
+    std::map<std::string, int> used;
+    for (const Json& cell : cells.items()) {
+      std::string key = unique_key(to_snake_case(string_member(cell, "class_name")), used);
+      keys.insert(key);
+      collect_object(group + "/" + key, string_member(cell, "class_name"),
+                     member_or_null(cell, "config"), sub_path + "/" + key, layer, out);
+    }
+    for (const std::string& child : grp.child_names()) {
+      auto o = grp.try_open(child);
+      if (keys.count(child) || !o) continue;
+      if (o->kind() != hdf5::ObjectKind::Group || holds_data(grp.open_group(child), 0)) {
+        throw Error(ErrorCode::InvalidModel,
+                    file_name_ + ": layer '" + layer + "': " + group + "/" + child +
+                        " holds variables but the StackedRNNCells config has no such cell");
+      }
     }
   }
 
