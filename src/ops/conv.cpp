@@ -7,6 +7,7 @@
 
 #include "kerasrt/error.h"
 #include "ops/core_util.h"
+#include "ops/weight_packs.h"
 
 namespace kerasrt::ops {
 
@@ -230,19 +231,6 @@ dnnl::memory::desc keras_weights_desc(const ConvAttrs& attrs, int64_t in_channel
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
-// Reorders weights described by `user` at `data` into fresh storage laid out as `packed`.
-Tensor pack_weights(const dnnl::engine& eng, const dnnl::memory::desc& user, const float* data,
-                    const dnnl::memory::desc& packed) {
-  const size_t bytes = packed.get_size();
-  Tensor out(Shape{static_cast<int64_t>((bytes + sizeof(float) - 1) / sizeof(float))});
-  dnnl::memory src(user, eng, const_cast<float*>(data));
-  dnnl::memory dst(packed, eng, out.mutable_data());
-  dnnl::stream stream(eng);
-  dnnl::reorder(src, dst).execute(stream, src, dst);
-  stream.wait();
-  return out;
-}
-
 // Executes with the C API's argument array; oneDNN failing on shapes prepare() accepted is a bug.
 void execute_or_throw(const dnnl::primitive& prim, dnnl::stream& stream, int n,
                       const dnnl_exec_arg_t* args) {
@@ -253,14 +241,13 @@ void execute_or_throw(const dnnl::primitive& prim, dnnl::stream& stream, int n,
 
 class ConvKernel final : public Kernel {
  public:
-  ConvKernel(dnnl::primitive prim, dnnl::memory::desc src, dnnl::memory::desc weights,
-             dnnl::memory::desc dst, dnnl::memory::desc scratch, Tensor weights_packed, Tensor bias)
+  ConvKernel(dnnl::primitive prim, dnnl::memory::desc src, dnnl::memory::desc dst,
+             dnnl::memory::desc scratch, std::shared_ptr<const PackedWeight> weights, Tensor bias)
       : prim_(std::move(prim)),
         src_md_(std::move(src)),
-        weights_md_(std::move(weights)),
         dst_md_(std::move(dst)),
         scratch_md_(std::move(scratch)),
-        weights_packed_(std::move(weights_packed)),
+        weights_(std::move(weights)),
         bias_(std::move(bias)),
         bias_md_(bias_.empty() ? dnnl::memory::desc()
                                : dnnl::memory::desc({bias_.numel()}, dnnl::memory::data_type::f32,
@@ -274,7 +261,7 @@ class ConvKernel final : public Kernel {
     // Per-call memory handles over the caller's buffers (run() is called concurrently), passed
     // through the C API's argument array: no std::unordered_map on the hot path.
     const dnnl::memory src(src_md_, eng, const_cast<float*>(inputs[0]));
-    const dnnl::memory weights(weights_md_, eng, const_cast<float*>(weights_packed_.data()));
+    const dnnl::memory weights(weights_->desc, eng, const_cast<void*>(weights_->data));
     const dnnl::memory dst(dst_md_, eng, outputs[0]);
     dnnl::memory bias;
     dnnl::memory scratch;
@@ -297,8 +284,8 @@ class ConvKernel final : public Kernel {
 
  private:
   dnnl::primitive prim_;
-  dnnl::memory::desc src_md_, weights_md_, dst_md_, scratch_md_;
-  Tensor weights_packed_;
+  dnnl::memory::desc src_md_, dst_md_, scratch_md_;
+  std::shared_ptr<const PackedWeight> weights_;
   Tensor bias_;
   dnnl::memory::desc bias_md_;
 };
@@ -383,9 +370,11 @@ std::unique_ptr<Kernel> ConvOp::prepare(std::span<const Shape> inputs,
                                             " (" + e.what() + ")");
   }
 
-  // Pack the weights once into the layout the primitive prefers.
-  Tensor packed = pack_weights(eng, user_weights_md, kernel_.data(), weights_md);
-  return std::make_unique<ConvKernel>(std::move(prim), src_md, weights_md, dst_md, scratch_md,
+  // The weights in the layout the primitive prefers, packed once per model and layout.
+  std::shared_ptr<const PackedWeight> packed =
+      packed_weight(ctx, "kernel", weights_md,
+                    reorder_fill(user_weights_md, weights_md, kernel_.data()), kernel_);
+  return std::make_unique<ConvKernel>(std::move(prim), src_md, dst_md, scratch_md,
                                       std::move(packed), bias_);
 }
 

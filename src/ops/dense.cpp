@@ -4,6 +4,7 @@
 
 #include "kerasrt/error.h"
 #include "ops/core_util.h"
+#include "ops/weight_packs.h"
 
 namespace kerasrt::ops {
 
@@ -13,7 +14,8 @@ using dnnl::memory;
 
 class DenseKernel final : public Kernel {
  public:
-  DenseKernel(const DenseOp& op, int64_t rows, const dnnl::engine& engine) {
+  DenseKernel(const DenseOp& op, int64_t rows, const PrepareContext& ctx) {
+    const dnnl::engine& engine = *ctx.engine;
     const int64_t k = op.in_features(), n = op.units();
     src_md_ = memory::desc({rows, k}, memory::data_type::f32, memory::format_tag::ab);
     dst_md_ = memory::desc({rows, n}, memory::data_type::f32, memory::format_tag::ab);
@@ -32,11 +34,9 @@ class DenseKernel final : public Kernel {
     // Pack the kernel once into the primitive's preferred layout (compute-backend.md §3: unpacked
     // weights cost up to 2.5x at batch 1).
     memory::desc w_plain({k, n}, memory::data_type::f32, memory::format_tag::ab);
-    memory src_w(w_plain, engine, const_cast<float*>(op.kernel().data()));
-    weights_ = memory(pd.weights_desc(), engine);
-    dnnl::stream s(engine);
-    dnnl::reorder(src_w, weights_).execute(s, src_w, weights_);
-    s.wait();
+    weights_ =
+        packed_weight(ctx, "kernel", pd.weights_desc(),
+                      reorder_fill(w_plain, pd.weights_desc(), op.kernel().data()), op.kernel());
     if (has_bias_) bias_ = op.bias();
   }
 
@@ -46,23 +46,24 @@ class DenseKernel final : public Kernel {
            std::span<float* const> outputs) const override {
     memory src(src_md_, *ctx.engine, const_cast<float*>(inputs[0]));
     memory dst(dst_md_, *ctx.engine, outputs[0]);
+    memory weights(weights_->desc, *ctx.engine, const_cast<void*>(weights_->data));
     if (has_bias_) {
       memory bias(bias_md_, *ctx.engine, const_cast<float*>(bias_.data()));
       detail::execute(prim_, scratch_md_, ctx,
                       {{DNNL_ARG_SRC, &src},
-                       {DNNL_ARG_WEIGHTS, &weights_},
+                       {DNNL_ARG_WEIGHTS, &weights},
                        {DNNL_ARG_BIAS, &bias},
                        {DNNL_ARG_DST, &dst}});
     } else {
       detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights_}, {DNNL_ARG_DST, &dst}});
+                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}, {DNNL_ARG_DST, &dst}});
     }
   }
 
  private:
   memory::desc src_md_, dst_md_, bias_md_, scratch_md_;
   dnnl::primitive prim_;
-  memory weights_;
+  std::shared_ptr<const PackedWeight> weights_;
   Tensor bias_;
   bool has_bias_ = false;
 };
@@ -108,7 +109,7 @@ std::unique_ptr<Kernel> DenseOp::prepare(std::span<const Shape> inputs, std::spa
   int64_t rows = shape_numel(inputs[0]) / in_features();
   if (rows == 0) return std::make_unique<NoopKernel>();
   if (ctx.engine == nullptr) throw Error(ErrorCode::Internal, "Dense: no oneDNN engine");
-  return std::make_unique<DenseKernel>(*this, rows, *ctx.engine);
+  return std::make_unique<DenseKernel>(*this, rows, ctx);
 }
 
 namespace reference {

@@ -7,6 +7,7 @@
 
 #include "kerasrt/error.h"
 #include "ops/core_util.h"
+#include "ops/weight_packs.h"
 
 namespace kerasrt::ops {
 
@@ -118,7 +119,8 @@ size_t align64(size_t n) {
 class EinsumKernel final : public Kernel {
  public:
   EinsumKernel(const EinsumDenseOp& op, const Shape& in_shape, const Shape& out_shape,
-               const dnnl::engine& engine) {
+               const PrepareContext& ctx) {
+    const dnnl::engine& engine = *ctx.engine;
     const EinsumSpec& sp = op.spec();
     std::map<char, int64_t> sizes;
     for (size_t i = 0; i < sp.input.size(); ++i) sizes[sp.input[i]] = in_shape[i];
@@ -211,23 +213,25 @@ class EinsumKernel final : public Kernel {
     prim_ = dnnl::matmul(pd);
 
     // Kernel in Keras layout -> [G, K, N] plain -> the primitive's layout.
-    std::vector<float> gkn(static_cast<size_t>(g_ * k_ * n_));
     StridedCopy kc;
     auto kst = strides_of(sp.kernel, sizes);
     for (char c : g_l + k_l + n_l) {
       kc.dims.push_back(sizes[c]);
       kc.src_strides.push_back(kst[c]);
     }
-    if (kc.dims.empty()) {
-      gkn[0] = op.kernel().data()[0];
-    } else {
-      kc.run(op.kernel().data(), gkn.data());
-    }
-    memory src_w(detail::plain_md(wei_d), engine, gkn.data());
-    weights_ = memory(pd.weights_desc(), engine);
-    dnnl::stream s(engine);
-    dnnl::reorder(src_w, weights_).execute(s, src_w, weights_);
-    s.wait();
+    const memory::desc packed_md = pd.weights_desc();
+    const memory::desc gkn_md = detail::plain_md(wei_d);
+    PackFill fill = [kc, gkn_md, packed_md, kernel = op.kernel(), n = g_ * k_ * n_](
+                        const dnnl::engine& eng, void* dst) {
+      std::vector<float> gkn(static_cast<size_t>(n));
+      if (kc.dims.empty()) {
+        gkn[0] = kernel.data()[0];
+      } else {
+        kc.run(kernel.data(), gkn.data());
+      }
+      reorder_fill(gkn_md, packed_md, gkn.data())(eng, dst);
+    };
+    weights_ = packed_weight(ctx, "kernel", packed_md, std::move(fill), op.kernel());
 
     in_bytes_ = copy_in_ ? align64(static_cast<size_t>(g_ * m_ * k_) * sizeof(float)) : 0;
     out_bytes_ = copy_out_ ? align64(static_cast<size_t>(g_ * m_ * n_) * sizeof(float)) : 0;
@@ -248,16 +252,17 @@ class EinsumKernel final : public Kernel {
     float* dst_p = copy_out_ ? out_buf : outputs[0];
     memory src(src_md_, *ctx.engine, const_cast<float*>(src_p));
     memory dst(dst_md_, *ctx.engine, dst_p);
+    memory weights(weights_->desc, *ctx.engine, const_cast<void*>(weights_->data));
     if (has_mm_bias_) {
       memory bias(bias_md_, *ctx.engine, const_cast<float*>(mm_bias_.data()));
       detail::execute(prim_, scratch_md_, ctx,
                       {{DNNL_ARG_SRC, &src},
-                       {DNNL_ARG_WEIGHTS, &weights_},
+                       {DNNL_ARG_WEIGHTS, &weights},
                        {DNNL_ARG_BIAS, &bias},
                        {DNNL_ARG_DST, &dst}});
     } else {
       detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights_}, {DNNL_ARG_DST, &dst}});
+                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}, {DNNL_ARG_DST, &dst}});
     }
     if (copy_out_) out_copy_.run(out_buf, outputs[0]);
     if (!post_bias_.empty()) add_post_bias(outputs[0]);
@@ -286,7 +291,7 @@ class EinsumKernel final : public Kernel {
   Tensor mm_bias_, post_bias_;
   memory::desc src_md_, dst_md_, bias_md_, scratch_md_;
   dnnl::primitive prim_;
-  memory weights_;
+  std::shared_ptr<const PackedWeight> weights_;
   size_t in_bytes_ = 0, out_bytes_ = 0, dnnl_bytes_ = 0;
 };
 
@@ -446,7 +451,7 @@ std::unique_ptr<Kernel> EinsumDenseOp::prepare(std::span<const Shape> inputs,
     return std::make_unique<NoopKernel>();
   }
   if (ctx.engine == nullptr) throw Error(ErrorCode::Internal, "EinsumDense: no oneDNN engine");
-  return std::make_unique<EinsumKernel>(*this, inputs[0], outs[0], *ctx.engine);
+  return std::make_unique<EinsumKernel>(*this, inputs[0], outs[0], ctx);
 }
 
 namespace reference {

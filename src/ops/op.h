@@ -28,9 +28,15 @@ struct stream;
 
 namespace kerasrt::ops {
 
+class WeightPacks;
+
 struct PrepareContext {
   dnnl::engine* engine = nullptr;  // the model's CPU engine
   int threads = 1;                 // threads the plan runs with (fixed at load)
+  // The model's packed-weight store and this node's key in it (see ops/weight_packs.h); null
+  // for an op prepared on its own, whose packs are then made right away.
+  WeightPacks* packs = nullptr;
+  std::string weight_key;
 };
 
 struct RunContext {

@@ -11,6 +11,7 @@
 #include <mutex>
 
 #include "keras/loader.h"
+#include "ops/weight_packs.h"
 #include "runtime/plan.h"
 
 namespace kerasrt {
@@ -56,6 +57,7 @@ struct ModelImpl {
 
   std::mutex plans_mu;
   std::map<std::vector<Shape>, std::shared_ptr<const runtime::Plan>> plans;
+  ops::WeightPacks packs;  // shared by all plans; guarded by plans_mu
   std::mutex arenas_mu;
   std::vector<std::unique_ptr<Arena>> arenas;
   // Persistent kernel state per plan (stateful RNNs); calls that use it run one at a time.
@@ -66,7 +68,7 @@ struct ModelImpl {
     std::lock_guard<std::mutex> lock(plans_mu);
     auto it = plans.find(shapes);
     if (it != plans.end()) return it->second;
-    ops::PrepareContext ctx{&engine, threads};
+    ops::PrepareContext ctx{&engine, threads, &packs, {}};
     std::shared_ptr<const runtime::Plan> plan =
         runtime::compile_plan(keras.model.graph, shapes, ctx);
     plans.emplace(shapes, plan);

@@ -1,9 +1,11 @@
 #include "runtime/plan.h"
 
 #include <algorithm>
+#include <map>
 #include <numeric>
 
 #include "kerasrt/error.h"
+#include "ops/weight_packs.h"
 
 namespace kerasrt::runtime {
 
@@ -55,6 +57,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
                 "the model takes " + std::to_string(graph.inputs.size()) + " inputs, got " +
                     std::to_string(input_shapes.size()));
   }
+  // Packs requested by a compilation that failed half-way were never filled: forget them.
+  if (ctx.packs != nullptr) ctx.packs->discard_pending();
   auto plan = std::make_unique<Plan>();
   std::vector<Shape> shapes(graph.values.size());
   std::vector<bool> known(graph.values.size(), false);
@@ -71,8 +75,14 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
   }
   plan->steps.resize(graph.nodes.size());
   std::vector<size_t> scratch_interval(graph.nodes.size());
+  // A node's packed weights are keyed by the first node running the same op (a shared layer
+  // packs once), named so that the key is the same in every process that builds this graph.
+  std::map<const ops::Op*, std::string> weight_keys;
+  ops::PrepareContext node_ctx = ctx;
   for (int s = 0; s < num_steps; ++s) {
     const graph::Node& node = graph.nodes[static_cast<size_t>(s)];
+    node_ctx.weight_key =
+        weight_keys.try_emplace(node.op.get(), node.name + "#" + std::to_string(s)).first->second;
     std::vector<Shape> in_shapes;
     for (graph::ValueId v : node.inputs) {
       if (!known[static_cast<size_t>(v)]) {
@@ -96,7 +106,8 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
                                              " shapes for " + std::to_string(node.outputs.size()) +
                                              " outputs");
       }
-      plan->steps[static_cast<size_t>(s)].kernel = node.op->prepare(in_shapes, out_shapes, ctx);
+      plan->steps[static_cast<size_t>(s)].kernel =
+          node.op->prepare(in_shapes, out_shapes, node_ctx);
     } catch (const Error& e) {
       ErrorCode code = e.code() == ErrorCode::InvalidModel ? ErrorCode::InvalidArgument : e.code();
       throw Error(code, "layer '" + node.name + "' (" + node.layer_class + "): " + e.what());
@@ -117,6 +128,9 @@ std::unique_ptr<Plan> compile_plan(const graph::Graph& graph,
     int64_t n = shape_numel(shapes[v]);
     intervals[v].bytes = static_cast<size_t>(n) * sizeof(float);
   }
+
+  // Every weight this plan packs, in one pass into one block, before any kernel runs.
+  if (ctx.packs != nullptr) ctx.packs->fill_pending(*ctx.engine);
 
   std::vector<size_t> offsets = place_buffers(intervals, &plan->arena_bytes);
   for (int s = 0; s < num_steps; ++s) {
