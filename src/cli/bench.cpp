@@ -18,7 +18,7 @@
 #include <string>
 
 #include "cli/cli.h"
-#include "cli/json_writer.h"
+#include "base/json_writer.h"
 #include "kerasrt/model.h"
 
 namespace kerasrt::cli {

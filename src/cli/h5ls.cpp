@@ -50,7 +50,7 @@
 
 #include "base/sha256.h"
 #include "cli/cli.h"
-#include "cli/json_writer.h"
+#include "base/json_writer.h"
 #include "hdf5/hdf5.h"
 #include "kerasrt/error.h"
 

@@ -8,7 +8,7 @@
 
 #include "base/npy.h"
 #include "cli/cli.h"
-#include "cli/json_writer.h"
+#include "base/json_writer.h"
 #include "kerasrt/model.h"
 
 namespace kerasrt::cli {

@@ -1,9 +1,9 @@
-#include "cli/json_writer.h"
+#include "base/json_writer.h"
 
 #include <charconv>
 #include <cmath>
 
-namespace kerasrt::cli {
+namespace kerasrt {
 
 namespace {
 
@@ -119,4 +119,4 @@ void append_int(std::string& out, int64_t v) {
   out.append(buf, end);
 }
 
-}  // namespace kerasrt::cli
+}  // namespace kerasrt

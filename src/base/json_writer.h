@@ -1,11 +1,11 @@
-// Appending JSON text: the one JSON writer of the CLI (h5ls, info, bench).
+// Appending JSON text: the one JSON writer (the CLI's h5ls, info and bench; the .krt index).
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-namespace kerasrt::cli {
+namespace kerasrt {
 
 // A JSON string literal. Valid UTF-8 passes through; an invalid byte b becomes \udcXX (Python's
 // surrogateescape), so that the output is always valid JSON and comparable with Python's.
@@ -16,4 +16,4 @@ void append_double(std::string& out, double v);
 void append_int(std::string& out, int64_t v);
 void append_uint(std::string& out, uint64_t v);
 
-}  // namespace kerasrt::cli
+}  // namespace kerasrt
