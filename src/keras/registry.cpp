@@ -9,9 +9,9 @@ namespace {
 
 std::vector<LayerEntry> build_table() {
   std::vector<LayerEntry> table;
-  for (auto family :
-       {core_layers(), activation_layers(), conv_layers(), pooling_layers(), normalization_layers(),
-        merge_layers(), image_layers(), recurrent_layers(), attention_layers()}) {
+  for (auto family : {core_layers(), activation_layers(), conv_layers(), pooling_layers(),
+                      normalization_layers(), merge_layers(), image_layers(), recurrent_layers(),
+                      attention_layers(), conv_lstm_layers()}) {
     table.insert(table.end(), family.begin(), family.end());
   }
   std::sort(table.begin(), table.end(),

@@ -29,5 +29,6 @@ std::span<const LayerEntry> merge_layers();          // merge.cpp: Add, Concaten
 std::span<const LayerEntry> image_layers();          // image.cpp: padding, cropping, resizing
 std::span<const LayerEntry> recurrent_layers();      // recurrent.cpp: LSTM, GRU, wrappers, ...
 std::span<const LayerEntry> attention_layers();      // attention.cpp: MultiHeadAttention, ...
+std::span<const LayerEntry> conv_lstm_layers();      // conv_lstm.cpp: ConvLSTM1D/2D/3D
 
 }  // namespace kerasrt::keras
