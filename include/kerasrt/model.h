@@ -43,9 +43,39 @@ struct LoadOptions {
   // Threads for one predict call (oneDNN's OpenMP pool); 0 = one per core.
   int num_threads = 0;
   // The weights file, when `path` is an architecture JSON (model.to_json() or a .keras
-  // config.json): a legacy save_weights() .h5 or a Keras-v3 .weights.h5.
+  // config.json): a legacy save_weights() .h5, a Keras-v3 .weights.h5 or sharded .weights.json.
   std::string weights_path;
+  // When the model is compiled for its declared input shapes with batch 1 (oneDNN primitives
+  // created, weights packed): Lazy at the first predict call with those shapes (load returns
+  // sooner), Eager during load (the first call is as fast as the rest). Other shapes are always
+  // compiled at their first call. Models with unknown non-batch input dims are always lazy.
+  enum class Prepare { Lazy, Eager };
+  Prepare prepare = Prepare::Lazy;
+  // .krt files: verify every weight checksum during load (reads all the weights). Without it the
+  // header, index and config are verified at load and packed weights at their first use.
+  bool verify_checksums = false;
 };
+
+struct ConvertOptions {
+  // As in LoadOptions.
+  std::string weights_path;
+  int num_threads = 0;
+  // Input shapes (batch included) to pre-pack the weights for; empty: the model's declared input
+  // shapes with batch 1 (a model with other unknown dims then gets no pre-packed weights).
+  std::vector<std::vector<int64_t>> input_shapes;
+};
+
+struct ConvertResult {
+  uint64_t file_bytes = 0;
+  uint64_t weight_bytes = 0;                     // Keras-layout float32 arrays
+  uint64_t packed_bytes = 0;                     // pre-packed arrays
+  std::vector<std::vector<int64_t>> packed_for;  // the input shapes they were packed for
+};
+
+// `kerasrt convert`: loads `model_path` (any file Model::load reads) and writes it as a .krt at
+// `out_path`: kerasrt's packed format, which Model::load maps and uses in place. Throws Error.
+ConvertResult convert_model(const std::string& model_path, const std::string& out_path,
+                            const ConvertOptions& options = {});
 
 class Model {
  public:

@@ -26,11 +26,14 @@ using Args = std::vector<std::string_view>;
 // kerasrt h5ls FILE [--json] [--max-data-bytes N]
 int h5ls_main(const Args& args);
 
-// kerasrt info MODEL [--weights W.h5] [--json]
+// kerasrt info MODEL [--weights W.h5] [--json] [--verify]
 int info_main(const Args& args);
 
 // kerasrt predict MODEL [--weights W.h5] -i [NAME=]IN.npy [-i ...] [-o OUTDIR]
 int predict_main(const Args& args);
+
+// kerasrt convert MODEL OUT.krt [--weights W.h5] [--shape D0,D1,... ...] [--threads N]
+int convert_main(const Args& args);
 
 // kerasrt bench MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]
 int bench_main(const Args& args);

@@ -30,14 +30,18 @@ constexpr Command kCommands[] = {
      "list every HDF5 object (path, kind, dtype, shape, attributes; --json adds values and "
      "sha256 of the data)",
      h5ls_main},
-    {"info", "MODEL [--weights W.h5] [--json]",
-     "summarise a Keras model (.h5, .keras, or architecture .json with --weights): layers, "
-     "output shapes, params, inputs, outputs, load time",
+    {"info", "MODEL [--weights W.h5] [--json] [--verify]",
+     "summarise a Keras model (.h5, .keras, .krt, or architecture .json with --weights): layers, "
+     "output shapes, params, inputs, outputs, load time; --verify checks every .krt checksum",
      info_main},
     {"predict", "MODEL [--weights W.h5] -i [NAME=]IN.npy [-i ...] [-o OUTDIR]",
      "run the model on .npy inputs (model-input order, or by name); with -o write OUTDIR/0.npy, "
      "1.npy, ... one float32 file per output, without -o print them",
      predict_main},
+    {"convert", "MODEL OUT.krt [--weights W.h5] [--shape D0,D1,...]... [--threads N]",
+     "write the model as a .krt: kerasrt's packed format, loaded in place with weights already "
+     "in the kernels' layouts (packed for --shape, default the input shapes with batch 1)",
+     convert_main},
     {"bench", "MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]",
      "time loading, the first prediction and steady-state latency (p50/p90/p99) and throughput "
      "at batch 1 and B; --dim sets unknown non-batch dims of the inputs (default 32)",

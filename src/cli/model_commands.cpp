@@ -1,14 +1,16 @@
-// kerasrt info / predict: the model-level subcommands.
+// kerasrt info / predict / convert: the model-level subcommands.
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
+#include "base/json_writer.h"
 #include "base/npy.h"
 #include "cli/cli.h"
-#include "base/json_writer.h"
 #include "kerasrt/model.h"
 
 namespace kerasrt::cli {
@@ -162,6 +164,8 @@ int info_main(const Args& args) {
     std::string_view a = args[i];
     if (a == "--json") {
       json = true;
+    } else if (a == "--verify") {
+      options.verify_checksums = true;
     } else if (a == "--weights") {
       if (i + 1 >= args.size()) usage_error("--weights needs a file");
       options.weights_path = args[++i];
@@ -279,6 +283,70 @@ int predict_main(const Args& args) {
     if (rows > 16) std::printf("  ... %zu more\n", rows - 16);
   }
   std::printf("predicted in %.1f ms\n", predict_ms);
+  return 0;
+}
+
+// "1,224,224,3" -> {1, 224, 224, 3}
+std::vector<int64_t> parse_shape(std::string_view text) {
+  std::vector<int64_t> shape;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string part(text.substr(start, end - start));
+    char* rest = nullptr;
+    errno = 0;
+    long long v = std::strtoll(part.c_str(), &rest, 10);
+    if (part.empty() || *rest != '\0' || errno != 0 || v < 1) {
+      usage_error("--shape wants positive sizes separated by commas, got '" + std::string(text) +
+                  "'");
+    }
+    shape.push_back(v);
+    start = end + 1;
+  }
+  return shape;
+}
+
+int convert_main(const Args& args) {
+  std::string path;
+  std::string out;
+  ConvertOptions options;
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string_view a = args[i];
+    if (a == "--weights" || a == "--shape" || a == "--threads") {
+      if (i + 1 >= args.size()) usage_error(std::string(a) + " needs a value");
+      std::string_view v = args[++i];
+      if (a == "--weights") {
+        options.weights_path = v;
+      } else if (a == "--shape") {
+        options.input_shapes.push_back(parse_shape(v));
+      } else {
+        options.num_threads = static_cast<int>(parse_shape(v).at(0));
+      }
+    } else if (!a.empty() && a[0] == '-') {
+      usage_error("unknown option '" + std::string(a) + "'");
+    } else if (path.empty()) {
+      path = a;
+    } else if (out.empty()) {
+      out = a;
+    } else {
+      usage_error("more than two files given");
+    }
+  }
+  if (out.empty()) usage_error("give the model file and the .krt file to write");
+  auto start = std::chrono::steady_clock::now();
+  ConvertResult r = convert_model(path, out, options);
+  std::printf("wrote %s: %.1f MB (Keras-layout weights %.1f MB, pre-packed %.1f MB", out.c_str(),
+              static_cast<double>(r.file_bytes) / 1e6, static_cast<double>(r.weight_bytes) / 1e6,
+              static_cast<double>(r.packed_bytes) / 1e6);
+  if (r.packed_for.empty()) {
+    std::printf(": the model has unknown input dims; give --shape to pre-pack)");
+  } else {
+    std::printf(" for input");
+    for (const auto& s : r.packed_for) std::printf(" %s", shape_text(s).c_str());
+    std::printf(")");
+  }
+  std::printf(" in %.0f ms\n", ms_since(start));
   return 0;
 }
 

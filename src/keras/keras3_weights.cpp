@@ -7,6 +7,10 @@
 //   /layers/<key>/layers/<key>/...        a nested model
 //   /layers/<key>/cell/cells/<key>/vars/  StackedRNNCells: one group per cell of the list
 //
+// Sharded weights (save_weights("x.weights.json", max_shard_size=...), §2.2): a JSON index whose
+// weight_map names the shard files; each shard holds a part of this same tree, and one vars
+// group may be split over shards (its variables keep their global numbers).
+//
 // Keys are not layer names: each container's layers get to_snake_case(class name), made unique
 // with a per-key counter (dense, dense_1, ...). Variables carry no names either, so their roles
 // come from the class's variable order (kVariableOrder below, Keras 3's own creation order). The
@@ -180,10 +184,12 @@ struct Placed {
   std::map<std::string, Placed> children;  // nested model layers, by layer name
 };
 
+// One Keras-v3 weights tree, possibly split over several files (sharded weights: each shard
+// holds a part of the tree, and one vars group may have variables in more than one shard).
 class KerasV3Weights final : public WeightSource {
  public:
-  KerasV3Weights(hdf5::Group root, const Json& model, std::string file_name)
-      : root_(std::move(root)), file_name_(std::move(file_name)) {
+  KerasV3Weights(std::vector<hdf5::Group> shards, const Json& model, std::string file_name)
+      : shards_(std::move(shards)), file_name_(std::move(file_name)) {
     place_model(model, layers_group_name(""), top_);
   }
 
@@ -209,11 +215,31 @@ class KerasV3Weights final : public WeightSource {
   }
 
  private:
+  // The group at `path` in every shard that has one (at most one for an unsharded file).
+  std::vector<hdf5::Group> groups_at(const std::string& path) const {
+    std::vector<hdf5::Group> out;
+    for (const hdf5::Group& root : shards_) {
+      if (auto o = root.try_open(path); o && o->kind() == hdf5::ObjectKind::Group) {
+        out.push_back(root.open_group(path));
+      }
+    }
+    return out;
+  }
+
+  // The names under `path`, over all shards, in byte order (h5py's order).
+  static std::set<std::string> child_names(const std::vector<hdf5::Group>& groups) {
+    std::set<std::string> names;
+    for (const hdf5::Group& g : groups) {
+      for (std::string& n : g.child_names()) names.insert(std::move(n));
+    }
+    return names;
+  }
+
   std::string layers_group_name(const std::string& prefix) const {
     std::string base = prefix.empty() ? "" : prefix + "/";
     // keras 2.13 wrote "_layer_checkpoint_dependencies" where Keras 3 writes "layers".
-    if (!root_.try_open(base + "layers") &&
-        root_.try_open(base + "_layer_checkpoint_dependencies")) {
+    if (groups_at(base + "layers").empty() &&
+        !groups_at(base + "_layer_checkpoint_dependencies").empty()) {
       return base + "_layer_checkpoint_dependencies";
     }
     return base + "layers";
@@ -256,49 +282,65 @@ class KerasV3Weights final : public WeightSource {
     return out;
   }
 
-  void collect_object(const std::string& group, const std::string& cls, const Json& config,
-                      const std::string& sub_path, const std::string& layer,
-                      std::vector<StoredWeight>& out) const {
-    auto g = root_.try_open(group);
-    if (!g || g->kind() != hdf5::ObjectKind::Group) return;
-    hdf5::Group grp = root_.open_group(group);
-    if (auto vars = grp.try_open("vars"); vars && vars->kind() == hdf5::ObjectKind::Group) {
-      hdf5::Group vg = grp.open_group("vars");
-      std::vector<std::pair<uint64_t, std::string>> names;
+  struct Var {
+    uint64_t index;  // the name as a number
+    std::string name;
+    hdf5::Group vars;  // the vars group holding it (of one shard)
+  };
+
+  // The variables in group/vars over every shard, in numeric order (0, 1, 2, ..., 10).
+  std::vector<Var> vars_of(const std::string& group) const {
+    std::vector<Var> names;
+    for (const hdf5::Group& vg : groups_at(group + "/vars")) {
       for (const std::string& n : vg.child_names()) {
         if (n.empty() || n.size() > 9 || !std::all_of(n.begin(), n.end(), ::isdigit)) {
           throw Error(ErrorCode::InvalidModel,
                       file_name_ + ": " + group + "/vars: unexpected variable name '" + n + "'");
         }
-        names.emplace_back(std::stoull(n), n);
-      }
-      std::sort(names.begin(), names.end());  // numerically: 0, 1, 2, ..., 10
-      if (!names.empty()) {
-        auto roles = variable_order(cls, config);
-        if (!roles) {
-          throw Error(ErrorCode::Unsupported,
-                      file_name_ + ": layer '" + layer + "' (" + cls +
-                          "): the variable layout of this class in Keras-v3 weights is not known");
-        }
-        if (roles->size() != names.size()) {
-          throw Error(ErrorCode::InvalidModel,
-                      file_name_ + ": layer '" + layer + "' (" + cls + "): " + group +
-                          "/vars holds " + std::to_string(names.size()) +
-                          " variables, its config implies " + std::to_string(roles->size()));
-        }
-        for (size_t i = 0; i < names.size(); ++i) {
-          hdf5::Dataset ds = vg.open_dataset(names[i].second);
-          StoredWeight w;
-          w.role = (*roles)[i];
-          w.name = sub_path.empty() ? w.role : sub_path + "/" + w.role;
-          for (uint64_t d : ds.space().dims) w.shape.push_back(static_cast<int64_t>(d));
-          w.stored_bytes = ds.stored_bytes();
-          w.load = [ds, shape = w.shape]() { return tensor_from_dataset(ds, shape); };
-          out.push_back(std::move(w));
-        }
+        names.push_back(Var{std::stoull(n), n, vg});
       }
     }
-    for (const std::string& child : grp.child_names()) {
+    std::sort(names.begin(), names.end(),
+              [](const Var& a, const Var& b) { return a.index < b.index; });
+    for (size_t i = 1; i < names.size(); ++i) {
+      if (names[i].index == names[i - 1].index) {
+        throw Error(ErrorCode::InvalidFile, file_name_ + ": " + group + "/vars/" + names[i].name +
+                                                " is stored in more than one shard");
+      }
+    }
+    return names;
+  }
+
+  void collect_object(const std::string& group, const std::string& cls, const Json& config,
+                      const std::string& sub_path, const std::string& layer,
+                      std::vector<StoredWeight>& out) const {
+    const std::vector<hdf5::Group> groups = groups_at(group);
+    if (groups.empty()) return;
+    if (const std::vector<Var> names = vars_of(group); !names.empty()) {
+      auto roles = variable_order(cls, config);
+      if (!roles) {
+        throw Error(ErrorCode::Unsupported,
+                    file_name_ + ": layer '" + layer + "' (" + cls +
+                        "): the variable layout of this class in Keras-v3 weights is not known");
+      }
+      if (roles->size() != names.size()) {
+        throw Error(ErrorCode::InvalidModel,
+                    file_name_ + ": layer '" + layer + "' (" + cls + "): " + group +
+                        "/vars holds " + std::to_string(names.size()) +
+                        " variables, its config implies " + std::to_string(roles->size()));
+      }
+      for (size_t i = 0; i < names.size(); ++i) {
+        hdf5::Dataset ds = names[i].vars.open_dataset(names[i].name);
+        StoredWeight w;
+        w.role = (*roles)[i];
+        w.name = sub_path.empty() ? w.role : sub_path + "/" + w.role;
+        for (uint64_t d : ds.space().dims) w.shape.push_back(static_cast<int64_t>(d));
+        w.stored_bytes = ds.stored_bytes();
+        w.load = [ds, shape = w.shape]() { return tensor_from_dataset(ds, shape); };
+        out.push_back(std::move(w));
+      }
+    }
+    for (const std::string& child : child_names(groups)) {
       if (child == "vars") continue;
       if (cls == "StackedRNNCells" && child == "cells") {
         collect_cells(group + "/cells", config, sub_path.empty() ? child : sub_path + "/" + child,
@@ -309,7 +351,7 @@ class KerasV3Weights final : public WeightSource {
       if (!sub) {
         // Keras saves empty groups for sub-objects without variables; only those with data
         // would be lost.
-        if (holds_data(grp.open_group(child), 0)) {
+        if (holds_data(group + "/" + child)) {
           throw Error(ErrorCode::Unsupported,
                       file_name_ + ": layer '" + layer + "' (" + cls + "): sub-object '" + child +
                           "' holds variables that kerasrt does not know how to assign");
@@ -332,7 +374,6 @@ class KerasV3Weights final : public WeightSource {
       throw Error(ErrorCode::InvalidModel, file_name_ + ": layer '" + layer +
                                                "': StackedRNNCells config has no 'cells' list");
     }
-    hdf5::Group grp = root_.open_group(group);
     std::set<std::string> keys;
     std::map<std::string, int> used;
     for (const Json& cell : cells.items()) {
@@ -341,15 +382,24 @@ class KerasV3Weights final : public WeightSource {
       collect_object(group + "/" + key, string_member(cell, "class_name"),
                      member_or_null(cell, "config"), sub_path + "/" + key, layer, out);
     }
-    for (const std::string& child : grp.child_names()) {
-      auto o = grp.try_open(child);
-      if (keys.count(child) || !o) continue;
-      if (o->kind() != hdf5::ObjectKind::Group || holds_data(grp.open_group(child), 0)) {
+    for (const std::string& child : child_names(groups_at(group))) {
+      if (!keys.count(child) && holds_data(group + "/" + child)) {
         throw Error(ErrorCode::InvalidModel,
                     file_name_ + ": layer '" + layer + "': " + group + "/" + child +
                         " holds variables but the StackedRNNCells config has no such cell");
       }
     }
+  }
+
+  // Whether `path` is a dataset or a group with a dataset below it, in any shard.
+  bool holds_data(const std::string& path) const {
+    for (const hdf5::Group& root : shards_) {
+      auto o = root.try_open(path);
+      if (!o) continue;
+      if (o->kind() == hdf5::ObjectKind::Dataset) return true;
+      if (o->kind() == hdf5::ObjectKind::Group && holds_data(root.open_group(path), 0)) return true;
+    }
+    return false;
   }
 
   static bool holds_data(const hdf5::Group& g, int depth) {
@@ -365,7 +415,7 @@ class KerasV3Weights final : public WeightSource {
     return false;
   }
 
-  hdf5::Group root_;
+  std::vector<hdf5::Group> shards_;
   std::string file_name_;
   std::map<std::string, Placed> top_;
 };
@@ -374,7 +424,51 @@ class KerasV3Weights final : public WeightSource {
 
 std::unique_ptr<WeightSource> make_keras3_weights(const hdf5::Group& root, const Json& model,
                                                   const std::string& file_name) {
-  return std::make_unique<KerasV3Weights>(root, model, file_name);
+  return std::make_unique<KerasV3Weights>(std::vector<hdf5::Group>{root}, model, file_name);
+}
+
+std::unique_ptr<WeightSource> make_keras3_sharded_weights(const Json& index, const Json& model,
+                                                          const std::string& index_path) {
+  const Json* map = index.is_object() ? index.find("weight_map") : nullptr;
+  if (map == nullptr || !map->is_object()) {
+    throw Error(ErrorCode::InvalidFile,
+                index_path +
+                    ": not a Keras sharded-weights index (no \"weight_map\" object; expected "
+                    "the x.weights.json of model.save_weights(..., max_shard_size=...))");
+  }
+  // weight_map: "/layers/dense/vars" -> a shard file name, or a list of them when the group's
+  // variables were split (keras/src/saving/saving_lib.py ShardedH5IOStore). Keras opens each
+  // name next to the index (Path.with_name), so a name is a plain file name.
+  std::vector<std::string> files;
+  auto add = [&](const std::string& vars, const Json& f) {
+    if (!f.is_string() || f.as_string().empty() ||
+        f.as_string().find_first_of(std::string("/\\\0", 3)) != std::string::npos) {
+      throw Error(ErrorCode::InvalidFile, index_path + ": weight_map[\"" + vars +
+                                              "\"]: expected a shard file name, got " + f.dump());
+    }
+    if (std::find(files.begin(), files.end(), f.as_string()) == files.end()) {
+      files.push_back(f.as_string());
+    }
+  };
+  for (const auto& [vars, where] : map->members()) {
+    if (where.is_array()) {
+      for (const Json& f : where.items()) add(vars, f);
+    } else {
+      add(vars, where);
+    }
+  }
+  const size_t slash = index_path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "" : index_path.substr(0, slash + 1);
+  std::vector<hdf5::Group> shards;
+  for (const std::string& f : files) {
+    try {
+      shards.push_back(hdf5::File::open(dir + f).root());
+    } catch (const Error& e) {
+      throw Error(e.code(), index_path + ": shard '" + f +
+                                "' (named in its weight_map): " + std::string(e.what()));
+    }
+  }
+  return std::make_unique<KerasV3Weights>(std::move(shards), model, index_path);
 }
 
 }  // namespace kerasrt::keras

@@ -4,6 +4,7 @@
 
 #include "base/mapped_file.h"
 #include "hdf5/hdf5.h"
+#include "krt/krt_file.h"
 #include "zip/zip.h"
 
 namespace kerasrt::keras {
@@ -79,7 +80,22 @@ std::unique_ptr<WeightSource> open_weights(const hdf5::File& file, const Json& m
               name + ": not a Keras weights file (no layer_names, model_weights or layers)");
 }
 
-KerasModel load_h5(const std::string& path, const std::string& weights_path) {
+// Builds the graph (every format ends here), recording what was read of the weights when asked.
+void build(KerasModel& result, std::string config_text, const Json& config,
+           const WeightSource& weights, const std::string& path, const KerasLoadOptions& options) {
+  result.config_text = std::move(config_text);
+  if (!options.record_weights) {
+    result.model = build_model(config, weights, result.dialect, path);
+    return;
+  }
+  auto record = std::make_shared<WeightRecord>();
+  auto recording = make_recording_weights(weights, record.get());
+  result.model = build_model(config, *recording, result.dialect, path);
+  result.weights_read = std::move(record);
+}
+
+KerasModel load_h5(const std::string& path, const KerasLoadOptions& options) {
+  const std::string& weights_path = options.weights_path;
   auto file = std::make_shared<hdf5::File>(hdf5::File::open(path));
   hdf5::Group root = file->root();
   auto config_attr = root.attribute("model_config");
@@ -100,7 +116,8 @@ KerasModel load_h5(const std::string& path, const std::string& weights_path) {
   if (config_attr->dtype().cls != hdf5::TypeClass::String) {
     throw Error(ErrorCode::InvalidFile, path + ": attribute 'model_config' is not a string");
   }
-  Json config = Json::parse(config_attr->read_string(), path + ": model_config");
+  std::string config_text = config_attr->read_string();
+  Json config = Json::parse(config_text, path + ": model_config");
   if (!root.contains("model_weights")) {
     throw Error(ErrorCode::InvalidModel,
                 path + ": no 'model_weights' group (the model was saved without weights?)");
@@ -110,14 +127,14 @@ KerasModel load_h5(const std::string& path, const std::string& weights_path) {
   result.dialect = read_dialect(root, weights_group);
   result.format = "keras-h5";
   auto weights = make_legacy_h5_weights(weights_group, path);
-  result.model = build_model(config, *weights, result.dialect, path);
+  build(result, std::move(config_text), config, *weights, path, options);
   result.storage = file;
   return result;
 }
 
-KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string& weights_path) {
+KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const KerasLoadOptions& options) {
   const std::string& path = mapped->path();
-  if (!weights_path.empty()) {
+  if (!options.weights_path.empty()) {
     throw Error(ErrorCode::InvalidArgument,
                 path + ": a .keras archive already holds its weights; drop --weights");
   }
@@ -137,8 +154,8 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string&
     return *m;
   };
   std::vector<std::byte> scratch;
-  Json config =
-      Json::parse(as_text(archive->read(member("config.json"), scratch)), path + ": config.json");
+  std::string config_text(as_text(archive->read(member("config.json"), scratch)));
+  Json config = Json::parse(config_text, path + ": config.json");
   std::string version = "3";
   if (const zip::Member* meta = archive->find("metadata.json")) {
     Json metadata = Json::parse(as_text(archive->read(*meta, scratch)), path + ": metadata.json");
@@ -155,43 +172,75 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const std::string&
   result.dialect = dialect_from_version(version, "");
   result.format = "keras-zip";
   auto weights = make_keras3_weights(file->root(), config, path);
-  result.model = build_model(config, *weights, result.dialect, path);
+  build(result, std::move(config_text), config, *weights, path, options);
   result.storage = file;
   return result;
 }
 
-KerasModel load_json(std::shared_ptr<const MappedFile> mapped, const std::string& weights_path) {
+KerasModel load_json(std::shared_ptr<const MappedFile> mapped, const KerasLoadOptions& options) {
   const std::string& path = mapped->path();
-  Json config = Json::parse(as_text(mapped->bytes()), path);
+  const std::string& weights_path = options.weights_path;
+  std::string config_text(as_text(mapped->bytes()));
+  Json config = Json::parse(config_text, path);
   // Some users json.dump() the string that model.to_json() returned: JSON inside a JSON string.
-  if (config.is_string()) config = Json::parse(config.as_string(), path);
+  if (config.is_string()) {
+    config_text = config.as_string();
+    config = Json::parse(config_text, path);
+  }
+  if (config.is_object() && config.find("weight_map") && !config.find("class_name")) {
+    throw Error(ErrorCode::InvalidArgument,
+                path +
+                    ": a sharded-weights index, not an architecture; pass the model's JSON "
+                    "architecture as the model and this file as its weights (--weights)");
+  }
   if (weights_path.empty()) {
     throw Error(ErrorCode::InvalidArgument,
                 path +
                     ": an architecture JSON holds no weights; give the weights file too "
                     "(--weights W.h5)");
   }
-  auto file = std::make_shared<hdf5::File>(hdf5::File::open(weights_path));
   KerasModel result;
   result.dialect =
       dialect_from_version(json_string(config, "keras_version"), json_string(config, "backend"));
   if (json_string(config, "keras_version").empty()) result.dialect.keras_version.clear();
+  // x.weights.json: the index of Keras 3 sharded weights (save_weights(max_shard_size=...)).
+  if (auto index_file = MappedFile::open(weights_path); looks_like_json(index_file->bytes())) {
+    Json index = Json::parse(as_text(index_file->bytes()), weights_path);
+    if (result.dialect.keras_version.empty()) result.dialect = dialect_from_version("3", "");
+    auto weights = make_keras3_sharded_weights(index, config, weights_path);
+    result.format = "json+sharded-h5";
+    build(result, std::move(config_text), config, *weights, path, options);
+    return result;  // the shards' handles keep their files mapped
+  }
+  auto file = std::make_shared<hdf5::File>(hdf5::File::open(weights_path));
   auto weights = open_weights(*file, config, weights_path, &result.dialect);
   result.format = "json+h5";
-  result.model = build_model(config, *weights, result.dialect, path);
+  build(result, std::move(config_text), config, *weights, path, options);
   result.storage = file;
   return result;
 }
 
+KerasModel load_krt(std::shared_ptr<const MappedFile> mapped, const KerasLoadOptions& options) {
+  if (!options.weights_path.empty()) {
+    throw Error(ErrorCode::InvalidArgument,
+                mapped->path() + ": a .krt file already holds its weights; drop --weights");
+  }
+  auto file = std::make_shared<const krt::File>(std::move(mapped));
+  auto index = std::make_shared<const Json>(
+      Json::parse(as_text(file->section("index")), file->path() + ": .krt index"));
+  return load_krt_keras(std::move(file), std::move(index), options.verify_checksums);
+}
+
 }  // namespace
 
-KerasModel load_keras_model(const std::string& path, const std::string& weights_path) {
+KerasModel load_keras_model(const std::string& path, const KerasLoadOptions& options) {
   auto mapped = MappedFile::open(path);
   auto bytes = mapped->bytes();
   if (bytes.empty()) throw Error(ErrorCode::InvalidFile, path + ": the file is empty");
-  if (zip::looks_like_zip(bytes)) return load_zip(mapped, weights_path);
-  if (looks_like_json(bytes)) return load_json(mapped, weights_path);
-  return load_h5(path, weights_path);
+  if (krt::looks_like_krt(bytes)) return load_krt(mapped, options);
+  if (zip::looks_like_zip(bytes)) return load_zip(mapped, options);
+  if (looks_like_json(bytes)) return load_json(mapped, options);
+  return load_h5(path, options);
 }
 
 }  // namespace kerasrt::keras

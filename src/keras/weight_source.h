@@ -1,7 +1,8 @@
 // Where a layer's stored weights come from. One implementation per file format:
 //   LegacyH5Weights  the model_weights group of a whole-model .h5, or the root of a legacy
 //                    save_weights() file (keras-format.md §1.4-§1.6, §2.1)
-// (the Keras 3 `.weights.h5` layout, §2.2, is a second implementation).
+//   KerasV3Weights   the Keras 3 layout (§2.2): model.weights.h5 of a .keras zip, x.weights.h5,
+//                    or the shards of a sharded x.weights.json
 #pragma once
 
 #include <memory>
@@ -41,10 +42,31 @@ std::unique_ptr<WeightSource> make_legacy_h5_weights(const hdf5::Group& group,
 std::unique_ptr<WeightSource> make_keras3_weights(const hdf5::Group& root, const Json& model,
                                                   const std::string& file_name);
 
+// Keras 3 sharded weights: `index` is the parsed x.weights.json at `index_path`; its weight_map
+// names the shard files (x_00000.weights.h5, ...), opened from the index's folder. Throws
+// Error(Io) naming the index and the shard when a shard cannot be opened.
+std::unique_ptr<WeightSource> make_keras3_sharded_weights(const Json& index, const Json& model,
+                                                          const std::string& index_path);
+
 // A dataset's elements as a float32 tensor: a view into the mapped file when they are stored as
 // contiguous, unfiltered, 4-byte aligned little-endian float32 (no copy, no page touched until a
 // kernel reads them), else converted into fresh storage. `shape` is the dataset's shape.
 Tensor tensor_from_dataset(const hdf5::Dataset& ds, const Shape& shape);
+
+// What the model builder read of a weight source, call by call (for `kerasrt convert`).
+struct WeightRecord {
+  struct Call {
+    LayerPath path;
+    std::vector<std::string> sibling_leaves;
+    std::vector<StoredWeight> weights;
+  };
+  std::vector<Call> calls;
+  std::vector<std::string> weighted_layer_names;
+};
+
+// Answers from `inner` and appends every distinct question and answer to `record`.
+std::unique_ptr<WeightSource> make_recording_weights(const WeightSource& inner,
+                                                     WeightRecord* record);
 
 // Reads a Keras list-of-strings attribute that may be split into name0, name1, ... (§1.6); an
 // empty numeric array (Keras's empty list) reads as an empty list. nullopt when absent.

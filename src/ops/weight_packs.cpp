@@ -57,7 +57,12 @@ std::shared_ptr<const PackedWeight> WeightPacks::request(const std::string& key,
                                                          PackFill fill, const Tensor& source) {
   auto [lo, hi] = packs_.equal_range(key);
   for (auto it = lo; it != hi; ++it) {
-    if (it->second->desc == desc) return it->second;
+    if (it->second->desc != desc) continue;
+    if (auto v = unverified_.find(it->second.get()); v != unverified_.end()) {
+      v->second();
+      unverified_.erase(v);
+    }
+    return it->second;
   }
   auto pack = std::make_shared<PackedWeight>();
   pack->key = key;
@@ -98,7 +103,8 @@ void WeightPacks::discard_pending() {
   pending_.clear();
 }
 
-void WeightPacks::preload(std::shared_ptr<const PackedWeight> pack) {
+void WeightPacks::preload(std::shared_ptr<const PackedWeight> pack, std::function<void()> verify) {
+  if (verify) unverified_.emplace(pack.get(), std::move(verify));
   std::string key = pack->key;
   packs_.emplace(std::move(key), std::move(pack));
 }

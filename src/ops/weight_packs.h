@@ -49,8 +49,9 @@ class WeightPacks {
   void fill_pending(const dnnl::engine& engine);
   // Forgets the packs requested since the last fill (a plan whose compilation failed).
   void discard_pending();
-  // Adds a finished pack (a view into a .krt file) for later requests to find.
-  void preload(std::shared_ptr<const PackedWeight> pack);
+  // Adds a finished pack (a view into a .krt file) for later requests to find; `verify` (may be
+  // empty) runs when a request first finds it, and throws if the bytes are damaged.
+  void preload(std::shared_ptr<const PackedWeight> pack, std::function<void()> verify);
   // Every pack, filled, in key order (what `kerasrt convert` writes).
   std::vector<std::shared_ptr<const PackedWeight>> all() const;
 
@@ -62,6 +63,7 @@ class WeightPacks {
   };
   std::multimap<std::string, std::shared_ptr<const PackedWeight>> packs_;
   std::vector<Pending> pending_;
+  std::map<const PackedWeight*, std::function<void()>> unverified_;
 };
 
 // A fill that reorders `source` (described by `source_desc`) into the pack's layout.

@@ -7,14 +7,20 @@
 #include <cstdlib>
 #include <cstring>
 #include <dnnl.hpp>
+#include <filesystem>
 #include <map>
 #include <mutex>
 
 #include "keras/loader.h"
+#include "krt/krt_file.h"
 #include "ops/weight_packs.h"
+#include "runtime/krt.h"
 #include "runtime/plan.h"
 
 namespace kerasrt {
+
+using runtime::read_krt_runtime;
+using runtime::write_krt_runtime;
 
 int64_t Array::size() const {
   int64_t n = 1;
@@ -75,6 +81,35 @@ struct ModelImpl {
     return plan;
   }
 
+  // The model's declared input shapes with batch 1; empty when another dim is unknown.
+  std::vector<Shape> default_shapes() const {
+    std::vector<Shape> shapes;
+    for (const TensorInfo& in : inputs) {
+      Shape s = in.shape;
+      if (!s.empty() && s[0] < 0) s[0] = 1;
+      if (!shape_is_concrete(s)) return {};
+      shapes.push_back(std::move(s));
+    }
+    return shapes;
+  }
+
+  void describe() {
+    const graph::Graph& g = keras.model.graph;
+    for (const keras::InputSpec& in : keras.model.inputs) {
+      inputs.push_back(TensorInfo{in.name, to_public(in.shape), in.dtype});
+    }
+    for (size_t i = 0; i < g.outputs.size(); ++i) {
+      outputs.push_back(TensorInfo{g.output_names[i],
+                                   to_public(g.values[static_cast<size_t>(g.outputs[i])].shape),
+                                   "float32"});
+    }
+    for (const keras::LayerSummary& s : keras.model.layers) {
+      LayerInfo info{s.name, s.class_name, {}, s.params};
+      for (const Shape& sh : s.output_shapes) info.output_shapes.push_back(to_public(sh));
+      layers.push_back(std::move(info));
+    }
+  }
+
   std::unique_ptr<Arena> take_arena() {
     std::lock_guard<std::mutex> lock(arenas_mu);
     if (arenas.empty()) return std::make_unique<Arena>();
@@ -90,25 +125,59 @@ struct ModelImpl {
 
 Model Model::load(const std::string& path, const LoadOptions& options) {
   auto impl = std::make_shared<ModelImpl>();
-  impl->keras = keras::load_keras_model(path, options.weights_path);
+  keras::KerasLoadOptions keras_options;
+  keras_options.weights_path = options.weights_path;
+  keras_options.verify_checksums = options.verify_checksums;
+  impl->keras = keras::load_keras_model(path, keras_options);
   impl->threads = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
-  const graph::Graph& g = impl->keras.model.graph;
-  for (const keras::InputSpec& in : impl->keras.model.inputs) {
-    impl->inputs.push_back(TensorInfo{in.name, to_public(in.shape), in.dtype});
+  if (impl->keras.krt) {
+    read_krt_runtime(impl->keras.krt, *impl->keras.krt_index, impl->packs,
+                     options.verify_checksums);
   }
-  for (size_t i = 0; i < g.outputs.size(); ++i) {
-    impl->outputs.push_back(TensorInfo{g.output_names[i],
-                                       to_public(g.values[static_cast<size_t>(g.outputs[i])].shape),
-                                       "float32"});
-  }
-  for (const keras::LayerSummary& s : impl->keras.model.layers) {
-    LayerInfo info{s.name, s.class_name, {}, s.params};
-    for (const Shape& sh : s.output_shapes) info.output_shapes.push_back(to_public(sh));
-    impl->layers.push_back(std::move(info));
+  impl->describe();
+  if (options.prepare == LoadOptions::Prepare::Eager) {
+    if (std::vector<Shape> shapes = impl->default_shapes(); !shapes.empty()) {
+      omp_set_num_threads(impl->threads);
+      impl->plan_for(shapes);
+    }
   }
   Model m;
   m.impl_ = std::move(impl);
   return m;
+}
+
+ConvertResult convert_model(const std::string& model_path, const std::string& out_path,
+                            const ConvertOptions& options) {
+  ModelImpl impl;
+  keras::KerasLoadOptions keras_options;
+  keras_options.weights_path = options.weights_path;
+  keras_options.record_weights = true;
+  impl.keras = keras::load_keras_model(model_path, keras_options);
+  if (impl.keras.krt) {
+    throw Error(ErrorCode::InvalidArgument, model_path + ": already a .krt file");
+  }
+  impl.threads = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
+  impl.describe();
+  ConvertResult result;
+  std::vector<Shape> shapes;
+  for (const std::vector<int64_t>& s : options.input_shapes) shapes.push_back(s);
+  if (shapes.empty()) shapes = impl.default_shapes();
+  if (!shapes.empty()) {
+    omp_set_num_threads(impl.threads);
+    impl.plan_for(shapes);
+    result.packed_for = shapes;
+  }
+  for (const auto& p : impl.packs.all()) result.packed_bytes += p->bytes();
+  result.weight_bytes = impl.keras.model.weight_bytes;
+
+  krt::Writer writer(out_path);
+  std::string index = "{\"keras\":" + keras::write_krt_keras(impl.keras, writer);
+  index += ",\"runtime\":" + write_krt_runtime(impl.packs, result.packed_for, writer) + "}";
+  writer.begin_section("index");
+  writer.append(std::as_bytes(std::span(index)));
+  writer.finish();
+  result.file_bytes = std::filesystem::file_size(out_path);
+  return result;
 }
 
 void Model::reset_states() {
