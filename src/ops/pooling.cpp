@@ -124,8 +124,13 @@ std::unique_ptr<Kernel> make_pool_kernel(const std::string& kind, PoolMode mode,
 // no masked reduction, and the work is one pass over the input.
 class MaskedMeanKernel final : public Kernel {
  public:
-  MaskedMeanKernel(int64_t batch, int64_t steps, int64_t channels, bool channels_first)
-      : batch_(batch), steps_(steps), channels_(channels), channels_first_(channels_first) {}
+  MaskedMeanKernel(int64_t batch, int64_t steps, int64_t channels, bool channels_first,
+                   bool multiplies)
+      : batch_(batch),
+        steps_(steps),
+        channels_(channels),
+        channels_first_(channels_first),
+        multiplies_(multiplies) {}
 
   void run(const RunContext&, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
@@ -141,21 +146,29 @@ class MaskedMeanKernel final : public Kernel {
       float count = 0;
       for (int64_t t = 0; t < steps_; ++t) count += m[t] != 0.0f ? 1.0f : 0.0f;
       for (int64_t c = 0; c < channels_; ++c) out[c] = 0.0f;
-      // Keras 3: where(mask, x, 0) summed, divided by the count of unmasked steps (0/0 = NaN
-      // when every step is masked, as in Keras).
+      // Keras 3: where(mask, x, 0) summed; tf-keras: x * mask summed (a masked step adds 0,
+      // or NaN when it holds inf/NaN). Divided by the count of unmasked steps (0/0 = NaN when
+      // every step is masked, as in Keras).
       if (channels_first_) {
         for (int64_t c = 0; c < channels_; ++c) {
           float acc = 0.0f;
           for (int64_t t = 0; t < steps_; ++t) {
-            if (m[t] != 0.0f) acc += xn[c * steps_ + t];
+            if (m[t] != 0.0f) {
+              acc += xn[c * steps_ + t];
+            } else if (multiplies_) {
+              acc += xn[c * steps_ + t] * 0.0f;
+            }
           }
           out[c] = acc;
         }
       } else {
         for (int64_t t = 0; t < steps_; ++t) {
-          if (m[t] == 0.0f) continue;
           const float* row = xn + t * channels_;
-          for (int64_t c = 0; c < channels_; ++c) out[c] += row[c];
+          if (m[t] != 0.0f) {
+            for (int64_t c = 0; c < channels_; ++c) out[c] += row[c];
+          } else if (multiplies_) {
+            for (int64_t c = 0; c < channels_; ++c) out[c] += row[c] * 0.0f;
+          }
         }
       }
       for (int64_t c = 0; c < channels_; ++c) out[c] /= count;
@@ -165,6 +178,7 @@ class MaskedMeanKernel final : public Kernel {
  private:
   int64_t batch_, steps_, channels_;
   bool channels_first_;
+  bool multiplies_;
 };
 
 void check_prepare(const std::string& kind, const std::vector<Shape>& want,
@@ -278,7 +292,7 @@ std::unique_ptr<Kernel> GlobalPoolOp::prepare(std::span<const Shape> inputs,
     const Shape& in = inputs[0];
     return std::make_unique<MaskedMeanKernel>(in[0], attrs_.channels_first ? in[2] : in[1],
                                               attrs_.channels_first ? in[1] : in[2],
-                                              attrs_.channels_first);
+                                              attrs_.channels_first, attrs_.mask_multiplies);
   }
   const size_t r = attrs_.spatial_rank;
   const Shape& in = inputs[0];
@@ -368,9 +382,13 @@ void global_pool(const GlobalPoolAttrs& attrs, const Shape& in, std::span<const 
         double acc = 0.0;
         double count = 0.0;
         for (int64_t t = 0; t < steps; ++t) {
-          if (mask[n * steps + t] == 0.0f) continue;
-          acc += x[attrs.channels_first ? (n * channels + c) * steps + t
-                                        : (n * steps + t) * channels + c];
+          const float v = x[attrs.channels_first ? (n * channels + c) * steps + t
+                                                 : (n * steps + t) * channels + c];
+          if (mask[n * steps + t] == 0.0f) {
+            if (attrs.mask_multiplies) acc += v * 0.0;
+            continue;
+          }
+          acc += v;
           count += 1.0;
         }
         y[n * channels + c] = static_cast<float>(acc / count);

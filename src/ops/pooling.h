@@ -40,6 +40,10 @@ struct GlobalPoolAttrs {
   // GlobalAveragePooling1D with a Keras mask: a second input (batch, steps) of 0/1; the mean runs
   // over the unmasked steps only (keras/src/layers/pooling/global_average_pooling1d.py).
   bool masked = false;
+  // How masked steps leave the sum. Keras 3 selects (where(mask, x, 0)): whatever a masked step
+  // holds, it adds 0. tf-keras multiplies (x * mask): an inf or NaN at a masked step makes the
+  // mean NaN (tf_keras/src/layers/pooling/global_average_pooling1d.py).
+  bool mask_multiplies = false;
 };
 
 class PoolOp final : public Op {

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <sstream>
@@ -283,6 +284,44 @@ TEST(Pooling, MaskedGlobalAverage1D) {
   EXPECT_THROW(op.infer_shapes(bad), Error);
   a.mode = PoolMode::Max;
   EXPECT_THROW(GlobalPoolOp{a}, Error);
+}
+
+// A masked step holding inf: Keras 3 selects it away (where(mask, x, 0)), tf-keras multiplies
+// it by 0 and gets NaN.
+TEST(Pooling, MaskedGlobalAverage1DNonFiniteMaskedStep) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (bool cf : {false, true}) {
+    for (bool multiplies : {false, true}) {
+      GlobalPoolAttrs a;
+      a.kind = "GlobalAveragePooling1D";
+      a.spatial_rank = 1;
+      a.channels_first = cf;
+      a.masked = true;
+      a.mask_multiplies = multiplies;
+      GlobalPoolOp op(a);
+      // (1, 3 steps, 2 channels), step 1 masked and infinite.
+      Shape in = cf ? Shape{1, 2, 3} : Shape{1, 3, 2};
+      std::vector<float> x = cf ? std::vector<float>{1, inf, 3, 10, -inf, 30}
+                                : std::vector<float>{1, 10, inf, -inf, 3, 30};
+      std::vector<float> mask{1, 0, 1};
+      Shape out;
+      std::vector<float> got = runner().run(op, std::vector<Shape>{in, Shape{1, 3}},
+                                            std::vector<std::vector<float>>{x, mask}, &out);
+      std::vector<float> want(got.size());
+      reference::global_pool(a, in, x, want, mask);
+      SCOPED_TRACE(std::string(cf ? "channels_first" : "channels_last") +
+                   (multiplies ? " tf-keras" : " Keras 3"));
+      ASSERT_EQ(got.size(), 2u);
+      for (size_t c = 0; c < 2; ++c) {
+        if (multiplies) {
+          EXPECT_TRUE(std::isnan(got[c]) && std::isnan(want[c])) << got[c] << " " << want[c];
+        } else {
+          EXPECT_FLOAT_EQ(got[c], c == 0 ? 2.0f : 20.0f);
+          EXPECT_FLOAT_EQ(want[c], got[c]);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

@@ -20,8 +20,8 @@ std::string lower(std::string s) {
   return s;
 }
 
-void check_input_rank(const LayerContext& ctx, size_t r) {
-  ctx.expect_inputs(1, 1);
+void check_input_rank(const LayerContext& ctx, size_t r, size_t max_inputs = 1) {
+  ctx.expect_inputs(1, max_inputs);
   const Shape& in = ctx.input_shape(0);
   if (in.size() != r + 2) {
     ctx.fail(ErrorCode::InvalidModel,
@@ -66,13 +66,27 @@ void bind_global_pool(LayerContext& ctx) {
   a.spatial_rank = R;
   a.keepdims = ctx.get_bool("keepdims", false);  // tf.keras >= 2.6 and Keras 3; absent before
   a.channels_first = ctx.channels_first();
-  check_input_rank(ctx, R);
-  std::vector<graph::ValueId> inputs{ctx.input(0)};
   // GlobalAveragePooling1D averages over the unmasked steps (Keras 2 and 3); its output carries
-  // no mask (compute_mask returns None), and the other global poolings drop it.
-  if (std::optional<graph::ValueId> mask = ctx.input_mask(0);
-      mask && R == 1 && M == PoolMode::Average) {
+  // no mask (compute_mask returns None). Keras 3 files name the mask as the call's `mask`
+  // keyword tensor; Keras 2 files leave it implicit (the input's mask). The other pooling layers
+  // take no mask argument in either version: Keras computes over every step and drops the mask.
+  const bool takes_mask = R == 1 && M == PoolMode::Average;
+  check_input_rank(ctx, R, takes_mask ? 2 : 1);
+  std::optional<graph::ValueId> mask;
+  if (takes_mask) {
+    mask = ctx.input_mask(0);
+    if (ctx.num_inputs() == 2) {
+      const std::string name = ctx.input_names().at(1);
+      if (name != "mask") {
+        ctx.fail(ErrorCode::Unsupported, "call argument '" + name + "' is not supported");
+      }
+      mask = ctx.input(1);
+    }
+  }
+  std::vector<graph::ValueId> inputs{ctx.input(0)};
+  if (mask) {
     a.masked = true;
+    a.mask_multiplies = ctx.dialect().major < 3;
     inputs.push_back(*mask);
   }
   auto op = std::make_shared<ops::GlobalPoolOp>(std::move(a));
