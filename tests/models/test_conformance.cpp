@@ -24,6 +24,9 @@ struct FixtureRun {
   std::string case_name;
   std::string writer;  // "k3" or "k2"
   std::string file;    // "k3.h5", ...
+  // An architecture JSON ("k3.json") when `file` is a weights-only file to load with it
+  // (tools/fixtures/gen_extra.py: the writer entry's "architecture").
+  std::string architecture;
   std::string dir;
   const keras::Json* case_json = nullptr;
 };
@@ -54,9 +57,11 @@ std::vector<FixtureRun> all_runs() {
     for (const auto& [tag, entry] : writers->members()) {
       const keras::Json* ok = entry.find("ok");
       if (ok == nullptr || !ok->as_bool()) continue;
+      const keras::Json* arch = entry.find("architecture");
       for (const keras::Json& f : entry.find("files")->items()) {
         const std::string& file = f.as_string();
-        runs.push_back(FixtureRun{name, tag, file, fixtures_dir() + "/" + name, &c});
+        runs.push_back(FixtureRun{name, tag, file, arch ? arch->as_string() : "",
+                                  fixtures_dir() + "/" + name, &c});
       }
     }
   }
@@ -73,6 +78,13 @@ void PrintTo(const FixtureRun& r, std::ostream* os) {
 }
 
 class Conformance : public testing::TestWithParam<FixtureRun> {};
+
+Model load_run(const FixtureRun& run) {
+  if (run.architecture.empty()) return Model::load(run.dir + "/" + run.file);
+  LoadOptions options;
+  options.weights_path = run.dir + "/" + run.file;
+  return Model::load(run.dir + "/" + run.architecture, options);
+}
 
 // known_unsupported.txt: "<case>/<file> <words of the expected Unsupported error>".
 const std::map<std::string, std::string>& known_unsupported() {
@@ -94,7 +106,7 @@ TEST_P(Conformance, MatchesTensorFlow) {
   auto known = known_unsupported().find(run.case_name + "/" + run.file);
   if (known != known_unsupported().end()) {
     try {
-      Model::load(run.dir + "/" + run.file);
+      load_run(run);
       FAIL() << "loads now: remove it from tests/models/known_unsupported.txt";
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ErrorCode::Unsupported) << e.what();
@@ -102,7 +114,7 @@ TEST_P(Conformance, MatchesTensorFlow) {
     }
     return;
   }
-  Model model = Model::load(run.dir + "/" + run.file);
+  Model model = load_run(run);
   for (const keras::Json& set : run.case_json->find("sets")->items()) {
     const std::string& set_id = set.find("id")->as_string();
     std::vector<Array> inputs;
