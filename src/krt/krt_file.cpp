@@ -70,6 +70,11 @@ File::File(std::shared_ptr<const MappedFile> mapped) : mapped_(std::move(mapped)
   if (table < kHeaderBytes || table > b.size() || (b.size() - table) / kEntryBytes < count) {
     corrupt(p, "the section table lies outside the file");
   }
+  // The table is checksummed too: a damaged offset, size or checksum of a section that is not
+  // verified at load ("weights") would otherwise go unnoticed.
+  if (crc32(b.subspan(table, count * kEntryBytes)) != read_u32(b.data() + 24)) {
+    corrupt(p, "section table checksum mismatch");
+  }
   for (uint32_t i = 0; i < count; ++i) {
     const std::byte* e = b.data() + table + i * kEntryBytes;
     Section s;
@@ -81,6 +86,8 @@ File::File(std::shared_ptr<const MappedFile> mapped) : mapped_(std::move(mapped)
     if (s.offset < kHeaderBytes || s.offset > table || s.size > table - s.offset) {
       corrupt(p, "section '" + s.name + "' lies outside the file");
     }
+    // Arrays in a section are used in place at their alignment within it.
+    if (s.offset % kSectionAlignment != 0) corrupt(p, "section '" + s.name + "' misaligned");
     sections_.push_back(std::move(s));
   }
 }
@@ -188,12 +195,14 @@ void Writer::end_section() {
 void Writer::finish() {
   end_section();
   const uint64_t table = pos_;
+  uint32_t table_crc = 0;
   for (const Entry& e : entries_) {
     std::byte entry[kEntryBytes] = {};
     std::memcpy(entry, e.name.data(), e.name.size());
     put_u64(entry + kNameBytes, e.offset);
     put_u64(entry + kNameBytes + 8, e.size);
     put_u32(entry + kNameBytes + 16, e.crc);
+    table_crc = libdeflate_crc32(table_crc, entry, sizeof(entry));
     write(entry, sizeof(entry));
   }
   std::byte header[kHeaderBytes] = {};
@@ -201,6 +210,7 @@ void Writer::finish() {
   put_u32(header + 8, kFormatVersion);
   put_u32(header + 12, static_cast<uint32_t>(entries_.size()));
   put_u64(header + 16, table);
+  put_u32(header + 24, table_crc);
   put_u32(header + 60, crc32(std::span<const std::byte>(header, 60)));
   if (::pwrite(fd_, header, sizeof(header), 0) != static_cast<ssize_t>(sizeof(header)) ||
       ::fsync(fd_) != 0) {

@@ -5,7 +5,8 @@
 //
 // Layout (all integers little-endian):
 //   header (64 bytes)  magic "KERASRT\0", u32 format version, u32 section count,
-//                      u64 offset of the section table, u8[36] zero, u32 CRC-32 of bytes 0..59
+//                      u64 offset of the section table, u32 CRC-32 of the section table,
+//                      u8[32] zero, u32 CRC-32 of bytes 0..59
 //   sections           each at a 4096-byte aligned offset (so that arrays in them can be mapped
 //                      and used in place with any alignment a kernel wants)
 //   section table      per section: char[24] name (NUL padded), u64 offset, u64 size,
