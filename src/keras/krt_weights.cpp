@@ -108,11 +108,20 @@ class KrtWeights final : public WeightSource {
         }
         arr.stored_bytes = unsigned_member(*file_, a, "stored_bytes");
         const uint64_t offset = unsigned_member(*file_, a, "offset");
-        const int64_t numel = shape_numel(arr.shape);
         if (offset % alignof(float) != 0) bad_index(*file_, "array '" + arr.name + "' misaligned");
-        arr.bytes = file_->range("weights", offset, static_cast<uint64_t>(numel) * sizeof(float),
-                                 "array '" + arr.name + "'");
+        // The byte size, bounded by the section as it is multiplied: dims of up to 1e12 each would
+        // overflow shape_numel, or wrap numel * 4 to a size that fits.
+        const uint64_t limit = file_->section_unverified("weights").size();
+        uint64_t bytes = sizeof(float);
+        for (int64_t d : arr.shape) {
+          if (d != 0 && bytes > limit / static_cast<uint64_t>(d)) {
+            bad_index(*file_, "array '" + arr.name + "' is larger than its section");
+          }
+          bytes *= static_cast<uint64_t>(d);
+        }
+        arr.bytes = file_->range("weights", offset, bytes, "array '" + arr.name + "'");
         const uint64_t crc = unsigned_member(*file_, a, "crc");
+        if (crc > UINT32_MAX) bad_index(*file_, "array '" + arr.name + "' has a bad checksum");
         arr.crc = static_cast<uint32_t>(crc);
         c.arrays.push_back(std::move(arr));
       }
