@@ -17,8 +17,8 @@
 #include <sstream>
 #include <string>
 
-#include "cli/cli.h"
 #include "base/json_writer.h"
+#include "cli/cli.h"
 #include "kerasrt/model.h"
 
 namespace kerasrt::cli {
@@ -170,6 +170,8 @@ int bench_main(const Args& args) {
       batch = parse_int(value("--batch"), "--batch");
     } else if (a == "--runs") {
       runs = parse_int(value("--runs"), "--runs");
+    } else if (a == "--eager") {
+      options.prepare = LoadOptions::Prepare::Eager;
     } else if (a == "--dim") {
       free_dim = parse_int(value("--dim"), "--dim");
     } else if (!a.empty() && a[0] == '-') {

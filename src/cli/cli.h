@@ -35,7 +35,8 @@ int predict_main(const Args& args);
 // kerasrt convert MODEL OUT.krt [--weights W.h5] [--shape D0,D1,... ...] [--threads N]
 int convert_main(const Args& args);
 
-// kerasrt bench MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]
+// kerasrt bench MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--eager]
+//               [--json]
 int bench_main(const Args& args);
 
 }  // namespace kerasrt::cli

@@ -42,9 +42,11 @@ constexpr Command kCommands[] = {
      "write the model as a .krt: kerasrt's packed format, loaded in place with weights already "
      "in the kernels' layouts (packed for --shape, default the input shapes with batch 1)",
      convert_main},
-    {"bench", "MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--json]",
+    {"bench",
+     "MODEL [--weights W.h5] [--threads N] [--batch B] [--runs R] [--dim D] [--eager] [--json]",
      "time loading, the first prediction and steady-state latency (p50/p90/p99) and throughput "
-     "at batch 1 and B; --dim sets unknown non-batch dims of the inputs (default 32)",
+     "at batch 1 and B; --dim sets unknown non-batch dims of the inputs (default 32); --eager "
+     "compiles for the input shapes at batch 1 during load",
      bench_main},
 };
 

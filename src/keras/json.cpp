@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -19,15 +20,19 @@ class JsonBuilder {
         j.type_ = Json::Type::Array;
         simdjson::dom::array array;
         if (e.get(array) != simdjson::SUCCESS) break;
-        for (simdjson::dom::element child : array) j.items_.push_back(build(child, depth + 1));
+        auto& items = j.payload_.emplace<std::vector<Json>>();
+        items.reserve(array.size());
+        for (simdjson::dom::element child : array) items.push_back(build(child, depth + 1));
         break;
       }
       case simdjson::dom::element_type::OBJECT: {
         j.type_ = Json::Type::Object;
         simdjson::dom::object object;
         if (e.get(object) != simdjson::SUCCESS) break;
+        auto& members = j.payload_.emplace<Json::Members>();
+        members.reserve(object.size());
         for (simdjson::dom::key_value_pair kv : object) {
-          j.members_.emplace_back(std::string(kv.key), build(kv.value, depth + 1));
+          members.emplace_back(std::string(kv.key), build(kv.value, depth + 1));
         }
         break;
       }
@@ -82,7 +87,7 @@ class JsonBuilder {
       return j;
     }
     j.type_ = Json::Type::String;
-    j.string_ = std::string(s);
+    j.payload_ = std::string(s);
     return j;
   }
 
@@ -136,7 +141,15 @@ std::string rewrite_non_finite(std::string_view text) {
 }  // namespace
 
 Json Json::parse(std::string_view text, const std::string& context) {
-  simdjson::dom::parser parser;
+  // One parser per thread: its buffers are allocated once, not per document (a .krt load parses
+  // two, and fresh memory costs page faults).
+  // Sized for a few MB up front: a smaller document then does not make it grow and re-fault for
+  // the next one (pages never written cost nothing).
+  thread_local simdjson::dom::parser parser;
+  if (parser.capacity() < std::max<size_t>(text.size(), size_t{4} << 20) &&
+      parser.allocate(std::max<size_t>(text.size(), size_t{4} << 20)) != simdjson::SUCCESS) {
+    throw Error(ErrorCode::ResourceExhausted, context + ": no memory to parse the JSON");
+  }
   simdjson::padded_string padded(text);
   simdjson::dom::element root;
   auto error = parser.parse(padded).get(root);
@@ -156,9 +169,27 @@ bool Json::is_integer() const {
   return type_ == Type::Number && std::isfinite(number_) && std::floor(number_) == number_;
 }
 
+const std::string& Json::as_string() const {
+  static const std::string kEmpty;
+  const auto* s = std::get_if<std::string>(&payload_);
+  return s ? *s : kEmpty;
+}
+
+const std::vector<Json>& Json::items() const {
+  static const std::vector<Json> kEmpty;
+  const auto* a = std::get_if<std::vector<Json>>(&payload_);
+  return a ? *a : kEmpty;
+}
+
+const Json::Members& Json::members() const {
+  static const Members kEmpty;
+  const auto* m = std::get_if<Members>(&payload_);
+  return m ? *m : kEmpty;
+}
+
 const Json* Json::find(std::string_view key) const {
   if (type_ != Type::Object) return nullptr;
-  for (const auto& [k, v] : members_) {
+  for (const auto& [k, v] : members()) {
     if (k == key) return &v;
   }
   return nullptr;
@@ -167,7 +198,7 @@ const Json* Json::find(std::string_view key) const {
 Json Json::make_string(std::string s) {
   Json j;
   j.type_ = Type::String;
-  j.string_ = std::move(s);
+  j.payload_ = std::move(s);
   return j;
 }
 

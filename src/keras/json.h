@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace kerasrt::keras {
@@ -30,11 +31,11 @@ class Json {
   bool as_bool() const { return bool_; }
   double as_number() const { return number_; }
   bool is_integer() const;  // a number with an integral value
-  const std::string& as_string() const { return string_; }
-  const std::vector<Json>& items() const { return items_; }  // array elements
-  const std::vector<std::pair<std::string, Json>>& members() const { return members_; }
-  size_t size() const { return is_array() ? items_.size() : members_.size(); }
-  const Json& operator[](size_t i) const { return items_[i]; }
+  const std::string& as_string() const;
+  const std::vector<Json>& items() const;  // array elements
+  const std::vector<std::pair<std::string, Json>>& members() const;
+  size_t size() const { return is_array() ? items().size() : members().size(); }
+  const Json& operator[](size_t i) const { return items()[i]; }
 
   // Object member or nullptr.
   const Json* find(std::string_view key) const;
@@ -46,12 +47,13 @@ class Json {
 
  private:
   friend class JsonBuilder;
+  using Members = std::vector<std::pair<std::string, Json>>;
   Type type_ = Type::Null;
   bool bool_ = false;
   double number_ = 0;
-  std::string string_;
-  std::vector<Json> items_;
-  std::vector<std::pair<std::string, Json>> members_;
+  // The string, array or object: one of them per node keeps nodes small (configs have tens of
+  // thousands of values, and fresh memory costs page faults at load).
+  std::variant<std::monostate, std::string, std::vector<Json>, Members> payload_;
 };
 
 }  // namespace kerasrt::keras

@@ -9,6 +9,7 @@
 //    "calls": [{"path": [names], "classes": [names], "leaves": [names],
 //               "arrays": [{"name", "role", "shape": [dims], "stored_bytes", "offset", "crc"}]}]}
 #include <map>
+#include <unordered_map>
 
 #include "base/json_writer.h"
 #include "keras/loader.h"
@@ -125,17 +126,17 @@ class KrtWeights final : public WeightSource {
         arr.crc = static_cast<uint32_t>(crc);
         c.arrays.push_back(std::move(arr));
       }
-      calls_.push_back(std::move(c));
+      std::string key = call_key(c.names, c.classes, c.leaves);
+      calls_.emplace(std::move(key), std::move(c));
     }
   }
 
   std::vector<StoredWeight> weights_for(const LayerPath& path,
                                         const std::vector<std::string>& sibling_leaves,
                                         const Dialect&) const override {
-    for (const Call& c : calls_) {
-      if (c.names != path.names || c.classes != path.classes || c.leaves != sibling_leaves) {
-        continue;
-      }
+    auto it = calls_.find(call_key(path.names, path.classes, sibling_leaves));
+    if (it != calls_.end()) {
+      const Call& c = it->second;
       std::vector<StoredWeight> out;
       for (const Array& a : c.arrays) {
         StoredWeight w;
@@ -170,8 +171,20 @@ class KrtWeights final : public WeightSource {
   };
   std::shared_ptr<const krt::File> file_;
   bool verify_;
+  // A call's path, classes and leaves joined with separators no Keras name holds.
+  static std::string call_key(const std::vector<std::string>& names,
+                              const std::vector<std::string>& classes,
+                              const std::vector<std::string>& leaves) {
+    std::string key;
+    for (const auto* list : {&names, &classes, &leaves}) {
+      for (const std::string& n : *list) key += n + '\x1f';
+      key += '\x1e';
+    }
+    return key;
+  }
+
   std::vector<std::string> weighted_;
-  std::vector<Call> calls_;
+  std::unordered_map<std::string, Call> calls_;
 };
 
 }  // namespace
