@@ -47,8 +47,9 @@ struct LoadOptions {
   std::string weights_path;
   // When the model is compiled for its declared input shapes with batch 1 (oneDNN primitives
   // created, weights packed): Lazy at the first predict call with those shapes (load returns
-  // sooner), Eager during load (the first call is as fast as the rest). Other shapes are always
-  // compiled at their first call. Models with unknown non-batch input dims are always lazy.
+  // sooner), Eager during load, followed by one prediction on zeros so that the first call is
+  // as fast as the rest (stateful models are reset after it). Other shapes are compiled at
+  // their first call. Models with unknown non-batch input dims are always lazy.
   enum class Prepare { Lazy, Eager };
   Prepare prepare = Prepare::Lazy;
   // .krt files: verify every weight checksum during load (reads all the weights). Without it the

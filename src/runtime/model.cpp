@@ -135,14 +135,21 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
                      options.verify_checksums);
   }
   impl->describe();
-  if (options.prepare == LoadOptions::Prepare::Eager) {
-    if (std::vector<Shape> shapes = impl->default_shapes(); !shapes.empty()) {
-      omp_set_num_threads(impl->threads);
-      impl->plan_for(shapes);
-    }
-  }
+  std::vector<Shape> eager_shapes;
+  if (options.prepare == LoadOptions::Prepare::Eager) eager_shapes = impl->default_shapes();
   Model m;
   m.impl_ = std::move(impl);
+  if (!eager_shapes.empty()) {
+    // One call on zeros: compiles the plan and also pays what oneDNN defers to a primitive's
+    // first execution (GEMM kernels are generated then: ~30 ms for an LSTM) and the first touch
+    // of the activation arena, so that the caller's first prediction costs what later ones do.
+    std::vector<Array> zeros;
+    for (const Shape& s : eager_shapes) {
+      zeros.emplace_back(s, std::vector<float>(static_cast<size_t>(shape_numel(s)), 0.0f));
+    }
+    m.predict(zeros);
+    m.reset_states();
+  }
   return m;
 }
 
@@ -153,6 +160,7 @@ ConvertResult convert_model(const std::string& model_path, const std::string& ou
   keras_options.weights_path = options.weights_path;
   keras_options.record_weights = true;
   impl.keras = keras::load_keras_model(model_path, keras_options);
+  graph::optimize(impl.keras.model.graph);
   if (impl.keras.krt) {
     throw Error(ErrorCode::InvalidArgument, model_path + ": already a .krt file");
   }
