@@ -160,7 +160,6 @@ ConvertResult convert_model(const std::string& model_path, const std::string& ou
   keras_options.weights_path = options.weights_path;
   keras_options.record_weights = true;
   impl.keras = keras::load_keras_model(model_path, keras_options);
-  graph::optimize(impl.keras.model.graph);
   if (impl.keras.krt) {
     throw Error(ErrorCode::InvalidArgument, model_path + ": already a .krt file");
   }
