@@ -104,10 +104,24 @@ class LegacyH5Weights final : public WeightSource {
     return out;
   }
 
+  // The builder asks twice for most layers (to bind them, and for the model summary): the
+  // second answer comes from here instead of walking the HDF5 groups again.
   std::vector<StoredWeight> weights_for(const LayerPath& path,
                                         const std::vector<std::string>& sibling_leaves,
-                                        const Dialect& dialect) const override {
-    (void)dialect;
+                                        const Dialect&) const override {
+    std::string key;
+    for (const auto* list : {&path.names, &sibling_leaves}) {
+      for (const std::string& n : *list) key += n + '\x1f';
+      key += '\x1e';
+    }
+    auto it = answers_.find(key);
+    if (it == answers_.end()) it = answers_.emplace(key, read_weights(path, sibling_leaves)).first;
+    return it->second;
+  }
+
+ private:
+  std::vector<StoredWeight> read_weights(const LayerPath& path,
+                                         const std::vector<std::string>& sibling_leaves) const {
     const std::string& top = path.names.front();
     auto object = group_.try_open(top);
     if (!object || object->kind() != hdf5::ObjectKind::Group) return {};
@@ -143,10 +157,10 @@ class LegacyH5Weights final : public WeightSource {
     return out;
   }
 
- private:
   hdf5::Group group_;
   std::string file_name_;
   std::vector<std::string> layer_names_;
+  mutable std::map<std::string, std::vector<StoredWeight>> answers_;
 };
 
 }  // namespace
