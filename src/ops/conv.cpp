@@ -148,11 +148,12 @@ AxisPadding conv_axis_padding(const ConvAttrs& attrs, size_t axis, int64_t lengt
   return p;
 }
 
-ConvOp::ConvOp(ConvAttrs attrs, int64_t in_channels, Tensor kernel, Tensor bias)
+ConvOp::ConvOp(ConvAttrs attrs, int64_t in_channels, Tensor kernel, Tensor bias, Epilogue epilogue)
     : attrs_(std::move(attrs)),
       in_channels_(in_channels),
       kernel_(std::move(kernel)),
-      bias_(std::move(bias)) {
+      bias_(std::move(bias)),
+      epilogue_(std::move(epilogue)) {
   validate_conv_attrs(attrs_);
   if (in_channels_ < 1 || (!attrs_.transpose && in_channels_ % attrs_.groups != 0)) {
     invalid(attrs_.kind + ": input channels (" + std::to_string(in_channels_) +
@@ -166,6 +167,10 @@ ConvOp::ConvOp(ConvAttrs attrs, int64_t in_channels, Tensor kernel, Tensor bias)
   if (!bias_.empty() && bias_.shape() != Shape{attrs_.filters}) {
     invalid(attrs_.kind + ": bias: expected shape " + shape_to_string({attrs_.filters}) + ", got " +
             shape_to_string(bias_.shape()));
+  }
+  if (!epilogue_.kernel_scale.empty() &&
+      static_cast<int64_t>(epilogue_.kernel_scale.size()) != attrs_.filters) {
+    throw Error(ErrorCode::Internal, attrs_.kind + ": a kernel scale per output channel expected");
   }
 }
 
@@ -330,8 +335,7 @@ std::unique_ptr<Kernel> ConvOp::prepare(std::span<const Shape> inputs,
     pad_r[a] = std::max<int64_t>(p.after, 0);
   }
 
-  dnnl::primitive_attr attr;
-  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  dnnl::primitive_attr attr = epilogue_attr(epilogue_);
 
   dnnl::primitive prim;
   dnnl::memory::desc weights_md;
@@ -370,10 +374,13 @@ std::unique_ptr<Kernel> ConvOp::prepare(std::span<const Shape> inputs,
                                             " (" + e.what() + ")");
   }
 
-  // The weights in the layout the primitive prefers, packed once per model and layout.
-  std::shared_ptr<const PackedWeight> packed =
-      packed_weight(ctx, "kernel", weights_md,
-                    reorder_fill(user_weights_md, weights_md, kernel_.data()), kernel_);
+  // The weights in the layout the primitive prefers, packed once per model and layout (scaled per
+  // output channel by a folded BatchNormalization). The output channel is dim 0 of (OC, IC, k...)
+  // and dims 0-1 of a grouped (G, OC/G, IC/G, k...).
+  const int oc_mask = !attrs_.transpose && attrs_.groups > 1 ? 0b11 : 0b1;
+  std::shared_ptr<const PackedWeight> packed = packed_weight(
+      ctx, kernel_slot(epilogue_), weights_md,
+      kernel_fill(epilogue_, user_weights_md, weights_md, kernel_.data(), oc_mask), kernel_);
   return std::make_unique<ConvKernel>(std::move(prim), src_md, dst_md, scratch_md,
                                       std::move(packed), bias_);
 }

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "base/tensor.h"
+#include "ops/epilogue.h"
 #include "ops/op.h"
 
 namespace kerasrt::ops {
@@ -63,9 +64,10 @@ Shape conv_kernel_shape(const ConvAttrs& attrs, int64_t in_channels);
 
 class ConvOp final : public Op {
  public:
-  // kernel: the canonical layout above for `in_channels` inputs; bias: (filters,) or empty.
+  // kernel: the canonical layout above for `in_channels` inputs; bias: (filters,) or empty;
+  // epilogue: what graph passes folded in (kernel_scale: `filters` values).
   // Throws Error(InvalidModel) when shapes and attributes disagree.
-  ConvOp(ConvAttrs attrs, int64_t in_channels, Tensor kernel, Tensor bias);
+  ConvOp(ConvAttrs attrs, int64_t in_channels, Tensor kernel, Tensor bias, Epilogue epilogue = {});
 
   std::string kind() const override { return attrs_.kind; }
   std::vector<Shape> infer_shapes(std::span<const Shape> inputs) const override;
@@ -75,12 +77,15 @@ class ConvOp final : public Op {
   const ConvAttrs& attrs() const { return attrs_; }
   const Tensor& kernel() const { return kernel_; }
   const Tensor& bias() const { return bias_; }
+  int64_t in_channels() const { return in_channels_; }
+  const Epilogue& epilogue() const { return epilogue_; }
 
  private:
   ConvAttrs attrs_;
   int64_t in_channels_;
   Tensor kernel_;
   Tensor bias_;
+  Epilogue epilogue_;
 };
 
 namespace reference {

@@ -24,7 +24,7 @@ class DenseKernel final : public Kernel {
     if (has_bias_) {
       bias_md_ = memory::desc({1, n}, memory::data_type::f32, memory::format_tag::ab);
     }
-    dnnl::primitive_attr attr = detail::user_scratchpad_attr();
+    dnnl::primitive_attr attr = epilogue_attr(op.epilogue());
     dnnl::matmul::desc d = has_bias_ ? dnnl::matmul::desc(src_md_, w_any, bias_md_, dst_md_)
                                      : dnnl::matmul::desc(src_md_, w_any, dst_md_);
     dnnl::matmul::primitive_desc pd(d, attr, engine);
@@ -32,11 +32,12 @@ class DenseKernel final : public Kernel {
     prim_ = dnnl::matmul(pd);
 
     // Pack the kernel once into the primitive's preferred layout (compute-backend.md §3: unpacked
-    // weights cost up to 2.5x at batch 1).
+    // weights cost up to 2.5x at batch 1), scaled per unit (dim 1) by a folded BatchNormalization.
     memory::desc w_plain({k, n}, memory::data_type::f32, memory::format_tag::ab);
-    weights_ =
-        packed_weight(ctx, "kernel", pd.weights_desc(),
-                      reorder_fill(w_plain, pd.weights_desc(), op.kernel().data()), op.kernel());
+    weights_ = packed_weight(
+        ctx, kernel_slot(op.epilogue()), pd.weights_desc(),
+        kernel_fill(op.epilogue(), w_plain, pd.weights_desc(), op.kernel().data(), 0b10),
+        op.kernel());
     if (has_bias_) bias_ = op.bias();
   }
 
@@ -76,7 +77,8 @@ class NoopKernel final : public Kernel {
 
 }  // namespace
 
-DenseOp::DenseOp(Tensor kernel, Tensor bias) : kernel_(std::move(kernel)), bias_(std::move(bias)) {
+DenseOp::DenseOp(Tensor kernel, Tensor bias, Epilogue epilogue)
+    : kernel_(std::move(kernel)), bias_(std::move(bias)), epilogue_(std::move(epilogue)) {
   if (kernel_.shape().size() != 2) {
     throw Error(ErrorCode::InvalidModel,
                 "Dense: kernel must be (in, units), got " + shape_to_string(kernel_.shape()));
@@ -84,6 +86,10 @@ DenseOp::DenseOp(Tensor kernel, Tensor bias) : kernel_(std::move(kernel)), bias_
   if (!bias_.empty() && bias_.shape() != Shape{units()}) {
     throw Error(ErrorCode::InvalidModel, "Dense: bias must be " + shape_to_string({units()}) +
                                              ", got " + shape_to_string(bias_.shape()));
+  }
+  if (!epilogue_.kernel_scale.empty() &&
+      static_cast<int64_t>(epilogue_.kernel_scale.size()) != units()) {
+    throw Error(ErrorCode::Internal, "Dense: a kernel scale per unit expected");
   }
 }
 

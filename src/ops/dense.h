@@ -11,14 +11,16 @@
 #include <vector>
 
 #include "base/tensor.h"
+#include "ops/epilogue.h"
 #include "ops/op.h"
 
 namespace kerasrt::ops {
 
 class DenseOp final : public Op {
  public:
-  // kernel: (in, units); bias: (units,) or empty. Throws Error(InvalidModel) when they disagree.
-  DenseOp(Tensor kernel, Tensor bias);
+  // kernel: (in, units); bias: (units,) or empty; epilogue: what graph passes folded in
+  // (kernel_scale: `units` values). Throws Error(InvalidModel) when they disagree.
+  DenseOp(Tensor kernel, Tensor bias, Epilogue epilogue = {});
 
   std::string kind() const override { return "Dense"; }
   std::vector<Shape> infer_shapes(std::span<const Shape> inputs) const override;
@@ -29,10 +31,12 @@ class DenseOp final : public Op {
   int64_t units() const { return kernel_.shape()[1]; }
   const Tensor& kernel() const { return kernel_; }
   const Tensor& bias() const { return bias_; }
+  const Epilogue& epilogue() const { return epilogue_; }
 
  private:
   Tensor kernel_;
   Tensor bias_;
+  Epilogue epilogue_;
 };
 
 namespace reference {

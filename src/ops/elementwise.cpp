@@ -160,50 +160,6 @@ void run_loop(const UnaryAttrs& a, const float* x, float* y, int64_t n) {
   }
 }
 
-struct EltwiseStep {
-  algorithm alg;
-  float alpha;
-  float beta;
-};
-
-// The oneDNN eltwise chain computing `a` exactly (same function, oneDNN's accuracy), or empty
-// when the kind runs as a plain loop. Piecewise-linear kinds stay loops: the compiler vectorises
-// them and they are memory-bound anyway.
-std::vector<EltwiseStep> dnnl_chain(const UnaryAttrs& a) {
-  switch (a.kind) {
-    case UnaryKind::Relu:
-      // Plain and leaky relu: oneDNN relu is x > 0 ? x : alpha * x, as tf.nn.leaky_relu.
-      if (!a.has_max && a.gamma == 0) return {{algorithm::eltwise_relu, a.alpha, 0}};
-      return {};
-    case UnaryKind::Sigmoid:
-      return {{algorithm::eltwise_logistic, 0, 0}};
-    case UnaryKind::Tanh:
-      return {{algorithm::eltwise_tanh, 0, 0}};
-    case UnaryKind::Elu:
-      return {{algorithm::eltwise_elu, a.alpha, 0}};
-    case UnaryKind::Selu:
-      return {{algorithm::eltwise_elu, kSeluAlpha, 0}, {algorithm::eltwise_linear, kSeluScale, 0}};
-    case UnaryKind::GeluErf:
-      return {{algorithm::eltwise_gelu_erf, 0, 0}};
-    case UnaryKind::GeluTanh:
-      return {{algorithm::eltwise_gelu_tanh, 0, 0}};
-    case UnaryKind::Silu:
-      return {{algorithm::eltwise_swish, 1.0f, 0}};
-    case UnaryKind::Mish:
-      return {{algorithm::eltwise_mish, 0, 0}};
-    case UnaryKind::Exp:
-      return {{algorithm::eltwise_exp, 0, 0}};
-    case UnaryKind::LogSigmoid:
-      return {{algorithm::eltwise_logsigmoid, 0, 0}};
-    case UnaryKind::HardSilu:
-      return {{algorithm::eltwise_hardswish, 0, 0}};
-    case UnaryKind::Softplus:
-      return {{algorithm::eltwise_soft_relu, 0, 0}};
-    default:
-      return {};
-  }
-}
-
 class LoopKernel final : public Kernel {
  public:
   LoopKernel(UnaryAttrs attrs, int64_t n) : attrs_(attrs), n_(n) {}
@@ -290,6 +246,67 @@ void check_trailing_broadcast(const Shape& c, const Shape& in, const std::string
 
 }  // namespace
 
+// Computes `a` exactly (same function, oneDNN's accuracy). Piecewise-linear kinds stay loops:
+// the compiler vectorises them and they are memory-bound anyway.
+std::vector<EltwiseStep> eltwise_chain(const UnaryAttrs& a) {
+  switch (a.kind) {
+    case UnaryKind::Relu:
+      // Plain and leaky relu: oneDNN relu is x > 0 ? x : alpha * x, as tf.nn.leaky_relu.
+      if (!a.has_max && a.gamma == 0) return {{algorithm::eltwise_relu, a.alpha, 0}};
+      return {};
+    case UnaryKind::Sigmoid:
+      return {{algorithm::eltwise_logistic, 0, 0}};
+    case UnaryKind::Tanh:
+      return {{algorithm::eltwise_tanh, 0, 0}};
+    case UnaryKind::Elu:
+      return {{algorithm::eltwise_elu, a.alpha, 0}};
+    case UnaryKind::Selu:
+      return {{algorithm::eltwise_elu, kSeluAlpha, 0}, {algorithm::eltwise_linear, kSeluScale, 0}};
+    case UnaryKind::GeluErf:
+      return {{algorithm::eltwise_gelu_erf, 0, 0}};
+    case UnaryKind::GeluTanh:
+      return {{algorithm::eltwise_gelu_tanh, 0, 0}};
+    case UnaryKind::Silu:
+      return {{algorithm::eltwise_swish, 1.0f, 0}};
+    case UnaryKind::Mish:
+      return {{algorithm::eltwise_mish, 0, 0}};
+    case UnaryKind::Exp:
+      return {{algorithm::eltwise_exp, 0, 0}};
+    case UnaryKind::LogSigmoid:
+      return {{algorithm::eltwise_logsigmoid, 0, 0}};
+    case UnaryKind::HardSilu:
+      return {{algorithm::eltwise_hardswish, 0, 0}};
+    case UnaryKind::Softplus:
+      return {{algorithm::eltwise_soft_relu, 0, 0}};
+    default:
+      return {};
+  }
+}
+
+std::vector<EltwiseStep> post_op_chain(const UnaryAttrs& a) {
+  if (std::vector<EltwiseStep> chain = eltwise_chain(a); !chain.empty()) return chain;
+  switch (a.kind) {
+    case UnaryKind::Relu:
+      // keras_relu without slope and threshold: clip(max(x, 0), 0, max_value); max_value >= 0.
+      if (a.has_max && a.alpha == 0 && a.gamma == 0 && a.beta >= 0) {
+        return {{algorithm::eltwise_clip, 0.0f, a.beta}};
+      }
+      return {};
+    case UnaryKind::HardTanh:
+      return {{algorithm::eltwise_clip, -1.0f, 1.0f}};
+    case UnaryKind::HardSigmoid:
+      return {{algorithm::eltwise_linear, a.alpha, a.beta}, {algorithm::eltwise_clip, 0.0f, 1.0f}};
+    case UnaryKind::HardSigmoidRelu6:
+      // relu6(x + 3) / 6 as clip(x / 6 + 0.5, 0, 1). Not the literal three steps: with two
+      // eltwise_linear post-ops in one chain oneDNN 2.6 (brgemm matmul, avx512_core) applies the
+      // first one's alpha and beta twice. No chain here repeats an algorithm.
+      return {{algorithm::eltwise_linear, 1.0f / 6.0f, 0.5f},
+              {algorithm::eltwise_clip, 0.0f, 1.0f}};
+    default:
+      return {};
+  }
+}
+
 std::string unary_kind_name(UnaryKind kind) {
   switch (kind) {
     case UnaryKind::Relu:
@@ -358,7 +375,7 @@ std::unique_ptr<Kernel> UnaryOp::prepare(std::span<const Shape> inputs, std::spa
                                          const PrepareContext& ctx) const {
   int64_t n = shape_numel(single_input(inputs, kind()));
   if (n == 0) return std::make_unique<NoopKernel>();
-  std::vector<EltwiseStep> chain = dnnl_chain(attrs_);
+  std::vector<EltwiseStep> chain = eltwise_chain(attrs_);
   if (!chain.empty() && ctx.engine != nullptr) {
     return std::make_unique<EltwiseKernel>(chain, n, *ctx.engine);
   }

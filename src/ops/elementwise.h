@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <span>
 #include <string>
 #include <vector>
@@ -60,6 +61,27 @@ struct UnaryAttrs {
 
 // "relu", "hard_sigmoid", ...: for kind() and messages.
 std::string unary_kind_name(UnaryKind kind);
+
+// One oneDNN eltwise step: y = alg(x; alpha, beta).
+struct EltwiseStep {
+  dnnl::algorithm alg;
+  float alpha;
+  float beta;
+};
+
+// The oneDNN eltwise chain that UnaryOp runs for `attrs`, or empty when the kind runs as a plain
+// loop (the piecewise-linear kinds).
+std::vector<EltwiseStep> eltwise_chain(const UnaryAttrs& attrs);
+
+// The chain of oneDNN eltwise post-ops that computes Keras's activation `attrs` on a conv or
+// matmul output (graph passes fuse it), or empty when oneDNN cannot express Keras's formula:
+// eltwise_chain() (the same oneDNN math UnaryOp runs) plus the piecewise-linear kinds that
+// oneDNN's clip and linear compute step for step: relu with max_value (clip; exact), hard_tanh
+// (clip; exact), Keras 2 hard_sigmoid clip(0.2 x + 0.5, 0, 1) (linear, clip; linear may use one
+// fused multiply-add where TF rounds twice) and Keras 3 hard_sigmoid relu6(x + 3) / 6 (as
+// clip(x / 6 + 0.5, 0, 1): the same function, within a few roundings). Not: relu with a
+// threshold or with both a slope and a max_value, and the other loop kinds.
+std::vector<EltwiseStep> post_op_chain(const UnaryAttrs& attrs);
 
 class UnaryOp final : public Op {
  public:

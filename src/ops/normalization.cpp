@@ -170,11 +170,13 @@ ReduceLayout reduce_layout(const Shape& shape, const std::vector<int>& axes) {
 
 // -- kernels ----------------------------------------------------------------------------------
 
-// y = x * a[s] + b[s] over [outer, span, inner] (BatchNormalization).
+// y = act(x * a[s] + b[s]) over [outer, span, inner] (BatchNormalization; `act` a folded
+// piecewise-linear activation or the identity).
+template <class Act>
 class AffineKernel : public Kernel {
  public:
-  AffineKernel(SpanLayout layout, std::vector<float> a, std::vector<float> b, int threads)
-      : l_(std::move(layout)), a_(std::move(a)), b_(std::move(b)), threads_(threads) {}
+  AffineKernel(SpanLayout layout, std::vector<float> a, std::vector<float> b, int threads, Act act)
+      : l_(std::move(layout)), a_(std::move(a)), b_(std::move(b)), threads_(threads), act_(act) {}
 
   void run(const RunContext&, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
@@ -183,13 +185,14 @@ class AffineKernel : public Kernel {
     const int64_t outer = l_.outer, span = l_.span, inner = l_.inner;
     const float* a = a_.data();
     const float* b = b_.data();
+    const Act act = act_;
     const bool par = outer * span * inner >= kParallelMinElements && threads_ > 1;
     if (inner == 1) {
 #pragma omp parallel for num_threads(threads_) if (par) schedule(static)
       for (int64_t o = 0; o < outer; ++o) {
         const float* xr = x + o * span;
         float* yr = y + o * span;
-        for (int64_t s = 0; s < span; ++s) yr[s] = xr[s] * a[s] + b[s];
+        for (int64_t s = 0; s < span; ++s) yr[s] = act(xr[s] * a[s] + b[s]);
       }
     } else {
 #pragma omp parallel for num_threads(threads_) if (par) schedule(static)
@@ -197,7 +200,7 @@ class AffineKernel : public Kernel {
         const float as = a[r % span], bs = b[r % span];
         const float* xr = x + r * inner;
         float* yr = y + r * inner;
-        for (int64_t i = 0; i < inner; ++i) yr[i] = xr[i] * as + bs;
+        for (int64_t i = 0; i < inner; ++i) yr[i] = act(xr[i] * as + bs);
       }
     }
   }
@@ -206,7 +209,15 @@ class AffineKernel : public Kernel {
   SpanLayout l_;
   std::vector<float> a_, b_;
   int threads_;
+  Act act_;
 };
+
+template <class Act>
+std::unique_ptr<Kernel> make_affine_kernel(SpanLayout l, std::vector<float> a, std::vector<float> b,
+                                           int threads, Act act) {
+  return std::make_unique<AffineKernel<Act>>(std::move(l), std::move(a), std::move(b), threads,
+                                             act);
+}
 
 // (x - mean[s]) / denom[s], or mean[s] + x * denom[s] with invert (Normalization).
 class StandardizeKernel : public Kernel {
@@ -441,8 +452,21 @@ std::unique_ptr<Kernel> BatchNormOp::prepare(std::span<const Shape> inputs, std:
   SpanLayout l = span_layout(inputs[0], sorted_axes(attrs_.axes, inputs[0].size(), kind()));
   std::vector<float> a = expand(attrs_.scale.values(), l.span_param);
   std::vector<float> b = expand(attrs_.shift.values(), l.span_param);
-  return std::make_unique<AffineKernel>(std::move(l), std::move(a), std::move(b),
-                                        std::max(1, ctx.threads));
+  const int threads = std::max(1, ctx.threads);
+  switch (attrs_.activation) {
+    case BatchNormActivation::None:
+      break;
+    case BatchNormActivation::Clip:
+      // As elementwise.cpp's keras_relu: max first, then min (a NaN stays NaN).
+      return make_affine_kernel(
+          std::move(l), std::move(a), std::move(b), threads,
+          [lo = attrs_.lo, hi = attrs_.hi](float v) { return std::min(std::max(v, lo), hi); });
+    case BatchNormActivation::Leaky:
+      return make_affine_kernel(std::move(l), std::move(a), std::move(b), threads,
+                                [slope = attrs_.slope](float v) { return v > 0 ? v : slope * v; });
+  }
+  return make_affine_kernel(std::move(l), std::move(a), std::move(b), threads,
+                            [](float v) { return v; });
 }
 
 // -- Normalization ----------------------------------------------------------------------------

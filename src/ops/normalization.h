@@ -32,10 +32,22 @@ namespace kerasrt::ops {
 // position over `axes`. Keras's formula gamma * (x - mean) / sqrt(var + eps) + beta is folded
 // into scale/shift once, in double (fold_batch_norm).
 
+// An activation after the BatchNormalization that graph passes fold in (src/graph/passes.cpp):
+// y = act(x * scale + shift), for the piecewise-linear activations the loop computes exactly as
+// Keras's relu does (keras/src/activations/activations.py ReLU.static_call).
+enum class BatchNormActivation {
+  None,
+  Clip,   // min(max(v, lo), hi): relu (0, inf), relu6 / max_value (0, max), hard_tanh (-1, 1)
+  Leaky,  // v > 0 ? v : slope * v (leaky_relu)
+};
+
 struct BatchNormAttrs {
   std::vector<int64_t> axes;  // Keras `axis` (int or list), may be negative
   Tensor scale;               // numel = product of the dims on `axes`
   Tensor shift;
+  BatchNormActivation activation = BatchNormActivation::None;
+  float lo = 0, hi = 0;  // Clip bounds
+  float slope = 0;       // Leaky slope
 };
 
 // scale = gamma / sqrt(variance + epsilon), shift = beta - mean * scale
