@@ -11,6 +11,7 @@
 #include <map>
 #include <mutex>
 
+#include "graph/passes.h"
 #include "keras/loader.h"
 #include "krt/krt_file.h"
 #include "ops/weight_packs.h"
@@ -129,6 +130,7 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   keras_options.weights_path = options.weights_path;
   keras_options.verify_checksums = options.verify_checksums;
   impl->keras = keras::load_keras_model(path, keras_options);
+  graph::optimize(impl->keras.model.graph);
   impl->threads = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
   if (impl->keras.krt) {
     read_krt_runtime(impl->keras.krt, *impl->keras.krt_index, impl->packs,
@@ -160,6 +162,7 @@ ConvertResult convert_model(const std::string& model_path, const std::string& ou
   keras_options.weights_path = options.weights_path;
   keras_options.record_weights = true;
   impl.keras = keras::load_keras_model(model_path, keras_options);
+  graph::optimize(impl.keras.model.graph);
   if (impl.keras.krt) {
     throw Error(ErrorCode::InvalidArgument, model_path + ": already a .krt file");
   }
