@@ -38,32 +38,6 @@ ConvAttrs recurrent_conv_attrs(const ConvAttrs& layer) {
   return a;
 }
 
-inline float sigmoid(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
-}
-
-// An activation over n contiguous values, in place: tight loops for the usual gate functions,
-// the elementwise family's scalar formula for every other Keras activation.
-void activate(const std::optional<UnaryAttrs>& a, float* v, int64_t n) {
-  if (!a) return;
-  switch (a->kind) {
-    case UnaryKind::Sigmoid:
-      for (int64_t i = 0; i < n; ++i) v[i] = sigmoid(v[i]);
-      return;
-    case UnaryKind::Tanh:
-      for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
-      return;
-    case UnaryKind::HardSigmoid: {
-      const float alpha = a->alpha, beta = a->beta;
-      for (int64_t i = 0; i < n; ++i) v[i] = std::min(std::max(alpha * v[i] + beta, 0.0f), 1.0f);
-      return;
-    }
-    default:
-      for (int64_t i = 0; i < n; ++i) v[i] = reference::unary(*a, v[i]);
-      return;
-  }
-}
-
 size_t floats_of(size_t bytes) {
   return (bytes + sizeof(float) - 1) / sizeof(float);
 }
@@ -217,15 +191,15 @@ class ConvLstmKernel final : public Kernel {
     float* zf = z + block_;
     float* zc = z + 2 * block_;
     float* zo = z + 3 * block_;
-    activate(at.recurrent_activation, zi, len);
-    activate(at.recurrent_activation, zf, len);
-    activate(at.activation, zc, len);
-    activate(at.recurrent_activation, zo, len);
+    activate_in_place(at.recurrent_activation, zi, len);
+    activate_in_place(at.recurrent_activation, zf, len);
+    activate_in_place(at.activation, zc, len);
+    activate_in_place(at.recurrent_activation, zo, len);
     for (int64_t j = 0; j < len; ++j) {
       c[j] = zf[j] * c[j] + zi[j] * zc[j];
       h[j] = c[j];
     }
-    activate(at.activation, h, len);
+    activate_in_place(at.activation, h, len);
     for (int64_t j = 0; j < len; ++j) h[j] *= zo[j];
   }
 

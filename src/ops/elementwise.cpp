@@ -635,4 +635,24 @@ void affine(const Shape& in, std::span<const float> x, const Tensor& scale, cons
 
 }  // namespace reference
 
+void activate_in_place(const std::optional<UnaryAttrs>& a, float* v, int64_t n) {
+  if (!a) return;
+  switch (a->kind) {
+    case UnaryKind::Sigmoid:
+      for (int64_t i = 0; i < n; ++i) v[i] = 1.0f / (1.0f + std::exp(-v[i]));
+      return;
+    case UnaryKind::Tanh:
+      for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
+      return;
+    case UnaryKind::HardSigmoid: {
+      const float alpha = a->alpha, beta = a->beta;
+      for (int64_t i = 0; i < n; ++i) v[i] = std::min(std::max(alpha * v[i] + beta, 0.0f), 1.0f);
+      return;
+    }
+    default:
+      for (int64_t i = 0; i < n; ++i) v[i] = reference::unary(*a, v[i]);
+      return;
+  }
+}
+
 }  // namespace kerasrt::ops

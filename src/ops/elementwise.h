@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -125,6 +126,10 @@ class AffineOp final : public Op {
   Tensor scale_;
   Tensor offset_;
 };
+
+// An activation over n contiguous values in place (RNN and ConvLSTM gates): tight loops for the
+// usual gate functions, the reference formula for every other Keras activation; none when empty.
+void activate_in_place(const std::optional<UnaryAttrs>& attrs, float* v, int64_t n);
 
 namespace reference {
 

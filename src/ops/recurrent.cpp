@@ -57,32 +57,6 @@ void check_cell(const RnnCell& c, size_t k) {
   }
 }
 
-inline float sigmoid(float x) {
-  return 1.0f / (1.0f + std::exp(-x));
-}
-
-// An activation over n contiguous values, in place. The common gate functions run as tight
-// loops; every other Keras activation goes through the elementwise family's scalar formula.
-void activate(const std::optional<UnaryAttrs>& a, float* v, int64_t n) {
-  if (!a) return;
-  switch (a->kind) {
-    case UnaryKind::Sigmoid:
-      for (int64_t i = 0; i < n; ++i) v[i] = sigmoid(v[i]);
-      return;
-    case UnaryKind::Tanh:
-      for (int64_t i = 0; i < n; ++i) v[i] = std::tanh(v[i]);
-      return;
-    case UnaryKind::HardSigmoid: {
-      const float alpha = a->alpha, beta = a->beta;
-      for (int64_t i = 0; i < n; ++i) v[i] = std::min(std::max(alpha * v[i] + beta, 0.0f), 1.0f);
-      return;
-    }
-    default:
-      for (int64_t i = 0; i < n; ++i) v[i] = reference::unary(*a, v[i]);
-      return;
-  }
-}
-
 // C (m x n, ldc) = A (m x k, lda) * B (k x n, ldb) [+ C when accumulate], row-major.
 void gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
           float* c, int64_t ldc, bool accumulate) {
@@ -272,15 +246,15 @@ class RnnKernel final : public Kernel {
           float* zb = z + b * g;
           const float* xb = gx + b * ldx;
           for (int64_t j = 0; j < g; ++j) zb[j] += xb[j] + (bias ? bias[j] : 0.0f);
-          activate(c.recurrent_activation, zb, 2 * u);      // i, f
-          activate(c.activation, zb + 2 * u, u);            // c~
-          activate(c.recurrent_activation, zb + 3 * u, u);  // o
+          activate_in_place(c.recurrent_activation, zb, 2 * u);      // i, f
+          activate_in_place(c.activation, zb + 2 * u, u);            // c~
+          activate_in_place(c.recurrent_activation, zb + 3 * u, u);  // o
           float* ncb = nc + b * u;
           float* nhb = nh + b * u;
           const float* cb = cst + b * u;
           for (int64_t j = 0; j < u; ++j) ncb[j] = zb[u + j] * cb[j] + zb[j] * zb[2 * u + j];
           std::memcpy(nhb, ncb, static_cast<size_t>(u) * sizeof(float));
-          activate(c.activation, nhb, u);
+          activate_in_place(c.activation, nhb, u);
           for (int64_t j = 0; j < u; ++j) nhb[j] *= zb[3 * u + j];
         }
         return;
@@ -298,12 +272,12 @@ class RnnKernel final : public Kernel {
             }
             // z and r: x part + recurrent part.
             for (int64_t j = 0; j < 2 * u; ++j) zb[j] += xb[j] + (bias ? bias[j] : 0.0f);
-            activate(c.recurrent_activation, zb, 2 * u);
+            activate_in_place(c.recurrent_activation, zb, 2 * u);
             float* nhb = nh + b * u;
             for (int64_t j = 0; j < u; ++j) {
               nhb[j] = xb[2 * u + j] + (bias ? bias[2 * u + j] : 0.0f) + zb[u + j] * zb[2 * u + j];
             }
-            activate(c.activation, nhb, u);
+            activate_in_place(c.activation, nhb, u);
             for (int64_t j = 0; j < u; ++j) nhb[j] = zb[j] * hb[j] + (1.0f - zb[j]) * nhb[j];
           }
         } else {
@@ -313,7 +287,7 @@ class RnnKernel final : public Kernel {
             float* zb = z + b * g;
             const float* xb = gx + b * ldx;
             for (int64_t j = 0; j < 2 * u; ++j) zb[j] += xb[j] + (bias ? bias[j] : 0.0f);
-            activate(c.recurrent_activation, zb, 2 * u);
+            activate_in_place(c.recurrent_activation, zb, 2 * u);
             for (int64_t j = 0; j < u; ++j) rh[b * u + j] = zb[u + j] * h[b * u + j];
           }
           gemm(B, u, u, rh, u, U + 2 * u, g, z + 2 * u, g, false);
@@ -325,7 +299,7 @@ class RnnKernel final : public Kernel {
             for (int64_t j = 0; j < u; ++j) {
               nhb[j] = xb[2 * u + j] + (bias ? bias[2 * u + j] : 0.0f) + zb[2 * u + j];
             }
-            activate(c.activation, nhb, u);
+            activate_in_place(c.activation, nhb, u);
             for (int64_t j = 0; j < u; ++j) nhb[j] = zb[j] * hb[j] + (1.0f - zb[j]) * nhb[j];
           }
         }
@@ -337,7 +311,7 @@ class RnnKernel final : public Kernel {
           float* nhb = nh + b * u;
           const float* xb = gx + b * ldx;
           for (int64_t j = 0; j < u; ++j) nhb[j] += xb[j] + (bias ? bias[j] : 0.0f);
-          activate(c.activation, nhb, u);
+          activate_in_place(c.activation, nhb, u);
         }
         return;
       }
