@@ -10,6 +10,20 @@ void LayerContext::fail(ErrorCode code, const std::string& what) const {
   throw Error(code, "layer '" + name() + "' (" + class_name() + "): " + what);
 }
 
+std::optional<size_t> LayerContext::keyword_input(std::string_view name) const {
+  const std::vector<std::string> names = input_names();
+  for (size_t i = 0; i < names.size() && i < num_inputs(); ++i) {
+    if (names[i] == name) return i;
+  }
+  return std::nullopt;
+}
+
+std::optional<graph::ValueId> LayerContext::call_mask() const {
+  if (std::optional<size_t> i = keyword_input("mask")) return input(*i);
+  if (num_inputs() == 0) return std::nullopt;
+  return input_mask(0);
+}
+
 void LayerContext::expect_inputs(size_t min, size_t max) const {
   size_t n = num_inputs();
   if (n < min || n > max) {

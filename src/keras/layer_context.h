@@ -111,13 +111,26 @@ class LayerContext {
   // Marks stored_weights()[index] as used (for weights handed to bind_inner).
   void mark_weight_used(size_t index) const;
 
-  // -- Keras masks (Masking, Embedding(mask_zero=True)): a (batch, time) tensor of 0/1 carried
-  // beside a value. By default a layer passes the mask of its first input on to each output
-  // whose first two dims match that input's (what Keras's supports_masking layers do); a binder
-  // that consumes or makes masks says so with set_output_mask() or drop_output_masks().
+  // -- Keras masks (Masking, Embedding(mask_zero=True)): a tensor of 0/1 carried beside a value,
+  // with the value's dims but the last ((batch, time) for a sequence). What a layer's outputs
+  // carry is its registry entry's MaskRule (registry.h, with the table of every class): drop
+  // (the Keras default), pass the first input's mask to output 0, or, for kBinder layers, what
+  // the binder says with set_output_mask() or drop_output_masks(). Any binder may read masks.
   virtual std::optional<graph::ValueId> input_mask(size_t i) const = 0;
   virtual void set_output_mask(size_t output, graph::ValueId mask) = 0;
   virtual void drop_output_masks() = 0;
+  // For wrappers: the mask a value carries (e.g. an inner layer's output), and giving a value
+  // the wrapper made (TimeDistributed's folded input) a mask its inner layer will see.
+  virtual std::optional<graph::ValueId> mask_of(graph::ValueId) const { return std::nullopt; }
+  virtual void attach_mask(graph::ValueId /*value*/, graph::ValueId /*mask*/) {
+    fail(ErrorCode::Internal, "this context cannot attach masks");
+  }
+  // The mask a layer whose call takes `mask` computes with: the tensor passed as the call's
+  // mask= keyword (Keras 3 files record the mask Layer.__call__ filled in from the input), else
+  // the mask its first input carries (tf-keras files leave it implicit).
+  std::optional<graph::ValueId> call_mask() const;
+  // The index of the input passed by keyword `name`, if any.
+  std::optional<size_t> keyword_input(std::string_view name) const;
 
   // -- keyword arguments of this call. Inputs are the call's positional tensors in order, then
   // the tensors it got by keyword (MultiHeadAttention(q, v, key=k, attention_mask=m)); Keras 2

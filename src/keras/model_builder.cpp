@@ -5,6 +5,7 @@
 #include "keras/model_builder.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -13,6 +14,7 @@
 #include "ops/elementwise.h"
 #include "ops/logical.h"
 #include "ops/merge.h"
+#include "ops/shape_ops.h"
 
 namespace kerasrt::keras {
 
@@ -30,8 +32,17 @@ bool is_keras_operation(const Json& layer) {
   if (nodes == nullptr || !nodes->is_array() || nodes->size() == 0 || !(*nodes)[0].is_object()) {
     return false;  // Keras 1/2 nodes: no operations there
   }
-  return config != nullptr && config->is_object() && config->find("trainable") == nullptr &&
-         config->find("dtype") == nullptr;
+  // Layer configs hold "trainable" and a dtype (a few, like SpatialDropout1D's, only a dtype
+  // name); an operation's holds its own arguments, at most a dtype name
+  // (ops.zeros_like(x, dtype="bool")), and such operations are no layer class.
+  if (config == nullptr || !config->is_object() || config->find("trainable") != nullptr) {
+    return false;
+  }
+  const Json* dtype = config->find("dtype");
+  if (dtype == nullptr) return true;
+  const Json* cls = layer.find("class_name");
+  return dtype->is_string() && cls != nullptr && cls->is_string() &&
+         find_layer(cls->as_string()) == nullptr;
 }
 }  // namespace
 
@@ -227,18 +238,19 @@ std::string declared_dtype(const Json& layer_config) {
 
 class Builder;
 
-// Masks carried beside values (see LayerContext::input_mask).
+// Masks carried beside values (see LayerContext::input_mask): value -> its mask.
 using MaskMap = std::map<graph::ValueId, graph::ValueId>;
 
 class BinderContext final : public LayerContext {
  public:
-  BinderContext(Builder& builder, graph::Graph& graph, MaskMap& masks, const Json& layer,
-                const Dialect& dialect, std::vector<graph::ValueId> inputs,
+  BinderContext(Builder& builder, graph::Graph& graph, MaskMap& masks, MaskRule mask_rule,
+                const Json& layer, const Dialect& dialect, std::vector<graph::ValueId> inputs,
                 std::vector<StoredWeight> weights, std::string node_prefix,
                 std::vector<std::string> input_names, const Json& call_kwargs)
       : builder_(builder),
         graph_(graph),
         masks_(masks),
+        mask_rule_(mask_rule),
         config_(member_or_null(layer, "config")),
         dialect_(dialect),
         name_(layer_name_of(layer)),
@@ -247,7 +259,8 @@ class BinderContext final : public LayerContext {
         inputs_(std::move(inputs)),
         weights_(std::move(weights)),
         input_names_(std::move(input_names)),
-        call_kwargs_(call_kwargs) {
+        call_kwargs_(call_kwargs),
+        first_new_value_(static_cast<graph::ValueId>(graph.values.size())) {
     input_names_.resize(inputs_.size());
   }
 
@@ -258,32 +271,47 @@ class BinderContext final : public LayerContext {
                                          std::vector<StoredWeight> weights) override;
 
   std::optional<graph::ValueId> input_mask(size_t i) const override {
-    auto it = masks_.find(inputs_.at(i));
+    return mask_of(inputs_.at(i));
+  }
+  std::optional<graph::ValueId> mask_of(graph::ValueId v) const override {
+    auto it = masks_.find(v);
     if (it == masks_.end()) return std::nullopt;
     return it->second;
   }
+  void attach_mask(graph::ValueId value, graph::ValueId mask) override { masks_[value] = mask; }
   void set_output_mask(size_t output, graph::ValueId mask) override {
     explicit_masks_ = true;
     pending_masks_.emplace_back(output, mask);
   }
   void drop_output_masks() override { explicit_masks_ = true; }
 
-  // Records the masks of this call's outputs: the binder's own, or Keras's default propagation.
-  void finish_masks(const std::vector<graph::ValueId>& outputs) {
+  // Records the masks of this call's outputs by the layer's MaskRule (registry.h): the
+  // binder's own, the first input's on output 0, or none. An output that is a value from before
+  // the call (a layer that only acts while training returns its input) but is to carry another
+  // mask than that value's becomes a copy, so that the input keeps its own.
+  void finish_masks(std::vector<graph::ValueId>& outputs) {
+    std::vector<std::optional<graph::ValueId>> want(outputs.size());
     if (explicit_masks_) {
       for (const auto& [index, mask] : pending_masks_) {
         if (index >= outputs.size()) fail(ErrorCode::Internal, "mask for a missing output");
-        masks_[outputs[index]] = mask;
+        want[index] = mask;
       }
-      return;
+    } else if (mask_rule_ == MaskRule::kBinder) {
+      fail(ErrorCode::Internal, "the binder did not settle its output masks");
+    } else if (mask_rule_ == MaskRule::kPass ||
+               (mask_rule_ == MaskRule::kPassKeras3 && dialect_.major >= 3)) {
+      // Keras zips the outputs with the one mask compute_mask returns: only the first gets it.
+      if (!inputs_.empty() && !outputs.empty()) want[0] = input_mask(0);
     }
-    if (inputs_.empty()) return;
-    auto mask = input_mask(0);
-    if (!mask) return;
-    const Shape& in = shape_of(inputs_[0]);
-    for (graph::ValueId out : outputs) {
-      const Shape& o = shape_of(out);
-      if (o.size() >= 2 && in.size() >= 2 && o[1] == in[1]) masks_[out] = *mask;
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      if (outputs[i] < first_new_value_ && mask_of(outputs[i]) != want[i]) {
+        std::vector<int> identity(shape_of(outputs[i]).size());
+        for (size_t d = 0; d < identity.size(); ++d) identity[d] = static_cast<int>(d);
+        outputs[i] = add(std::make_shared<ops::TransposeOp>(std::move(identity), "Identity"),
+                         {outputs[i]}, "output" + std::to_string(i))
+                         .at(0);
+      }
+      if (want[i]) masks_[outputs[i]] = *want[i];
     }
   }
 
@@ -322,6 +350,7 @@ class BinderContext final : public LayerContext {
   Builder& builder_;
   graph::Graph& graph_;
   MaskMap& masks_;
+  MaskRule mask_rule_;
   const Json& config_;
   const Dialect& dialect_;
   std::string name_;
@@ -333,6 +362,7 @@ class BinderContext final : public LayerContext {
   std::vector<StoredWeight> weights_;
   std::vector<std::string> input_names_;
   const Json& call_kwargs_;
+  graph::ValueId first_new_value_;  // values from here on were made by this call
   std::vector<graph::ValueId> outputs_;
   bool outputs_set_ = false;
 };
@@ -418,9 +448,10 @@ class Builder {
         // ops.not_equal(x, 0), ...) as operation nodes whose class names clash with layers (Add,
         // Multiply); bind_operation() runs the arithmetic ones, with their constant arguments.
         static const std::set<std::string> kOperations = {
-            "Add",          "Subtract",   "Multiply",  "Maximum",  "Minimum",
-            "Divide",       "TrueDivide", "Equal",     "NotEqual", "Greater",
-            "GreaterEqual", "Less",       "LessEqual", "Any",      "All"};
+            "Add",        "Subtract",   "Multiply",   "Maximum",   "Minimum",      "Divide",
+            "TrueDivide", "Equal",      "NotEqual",   "Greater",   "GreaterEqual", "Less",
+            "LessEqual",  "Any",        "All",        "LogicalOr", "LogicalAnd",   "ZerosLike",
+            "OnesLike",   "ExpandDims", "Concatenate"};
         if (!kOperations.count(cls)) {
           problems.push_back("'" + layer_name_of(layer) + "' (" + cls + ", a keras.ops operation)");
         }
@@ -702,6 +733,14 @@ class Builder {
                    file_name_ + ": '" + name + "' (" + cls + ", a keras.ops operation): " + why);
     };
     const Json& args = node ? member_or_null(*node, "args") : kNullJson;
+    auto add = [&](std::shared_ptr<const ops::Op> op, std::vector<graph::ValueId> in) {
+      try {
+        return graph_->add_node(name, cls, std::move(op), std::move(in));
+      } catch (const Error& e) {
+        throw Error(e.code(), file_name_ + ": " + e.what());
+      }
+    };
+    if (auto out = bind_mask_operation(name, cls, layer_config, args, inputs, add)) return *out;
     // Each positional argument: a tensor (taken from `inputs` in order) or a number.
     std::vector<std::optional<double>> numbers;
     size_t tensors = 0;
@@ -789,6 +828,127 @@ class Builder {
     }
   }
 
+  // The operations Keras 3 saves when masks are combined (Concatenate.compute_mask,
+  // base_merge.compute_mask: ops.logical_or, expand_dims, zeros_like/ones_like, concatenate);
+  // nullopt for other operations. Booleans are float 0/1; logical_or/and read any nonzero
+  // value as true, as numpy does.
+  template <class AddFn>
+  std::optional<std::vector<graph::ValueId>> bind_mask_operation(
+      const std::string& name, const std::string& cls, const Json& config, const Json& args,
+      const std::vector<graph::ValueId>& inputs, AddFn& add) {
+    auto unsupported = [&](const std::string& why) -> Error {
+      return Error(ErrorCode::Unsupported,
+                   file_name_ + ": '" + name + "' (" + cls + ", a keras.ops operation): " + why);
+    };
+    auto int_config = [&](const char* key) {
+      const Json* j = config.find(key);
+      if (j == nullptr || !j->is_integer())
+        throw unsupported(std::string("needs an integer ") + key);
+      return static_cast<int64_t>(j->as_number());
+    };
+    if (cls == "Concatenate") {
+      if (args.size() != 1 || !args[0].is_array() || args[0].size() != inputs.size()) {
+        throw unsupported("expects one list of tensors");
+      }
+      return add(std::make_shared<ops::ConcatOp>(int_config("axis")), inputs);
+    }
+    if (cls != "LogicalOr" && cls != "LogicalAnd" && cls != "ZerosLike" && cls != "OnesLike" &&
+        cls != "ExpandDims") {
+      return std::nullopt;
+    }
+    for (const Json& a : args.items()) {
+      if (!a.is_object() || class_name_of(a) != "__keras_tensor__") {
+        throw unsupported("argument " + a.dump(80) + " is not a tensor");
+      }
+    }
+    if (args.size() != inputs.size()) throw unsupported("unexpected arguments");
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    if (cls == "LogicalOr" || cls == "LogicalAnd") {
+      if (inputs.size() != 2) throw unsupported("expects two tensors");
+      std::vector<graph::ValueId> truth;
+      for (size_t i = 0; i < 2; ++i) {
+        truth.push_back(
+            graph_
+                ->add_node(name + "/bool" + std::to_string(i), cls,
+                           std::make_shared<ops::CompareConstOp>(ops::CompareMode::NotEqual, 0.0f),
+                           {inputs[i]})
+                .at(0));
+      }
+      return add(std::make_shared<ops::MergeOp>(cls == "LogicalOr" ? ops::MergeMode::Maximum
+                                                                   : ops::MergeMode::Minimum),
+                 truth);
+    }
+    if (inputs.size() != 1) throw unsupported("expects one tensor");
+    if (cls == "ZerosLike" || cls == "OnesLike") {
+      // x == NaN is false and x != NaN true for every x: zeros/ones of x's shape.
+      return add(
+          std::make_shared<ops::CompareConstOp>(
+              cls == "ZerosLike" ? ops::CompareMode::Equal : ops::CompareMode::NotEqual, nan),
+          inputs);
+    }
+    // ExpandDims: a size-1 axis inserted (into the dims after the batch).
+    const Shape& in = graph_->values.at(static_cast<size_t>(inputs[0])).shape;
+    const auto rank = static_cast<int64_t>(in.size());
+    int64_t axis = int_config("axis");
+    if (axis < 0) axis += rank + 1;
+    if (axis < 1 || axis > rank) throw unsupported("axis " + std::to_string(axis));
+    std::vector<int64_t> target;
+    int unknown = 0;
+    for (int64_t d = 1; d <= rank; ++d) {
+      if (d == axis) target.push_back(1);
+      if (d < rank) {
+        unknown += in[static_cast<size_t>(d)] < 0;
+        target.push_back(in[static_cast<size_t>(d)] < 0 ? -1 : in[static_cast<size_t>(d)]);
+      }
+    }
+    if (unknown > 1)
+      throw unsupported("input " + shape_to_string(in) + " has several unknown dims");
+    return add(std::make_shared<ops::ReshapeOp>(std::move(target)), inputs);
+  }
+
+  // The inputs of a nested model's call. Keras 3 records the mask its Functional.call gets as a
+  // mask= keyword; Functional.call puts it on the inputs, so here it becomes their mask inside
+  // the model (on a copy of the value where the value carries another one outside).
+  std::vector<graph::ValueId> nested_model_inputs(const std::string& name,
+                                                  const std::vector<graph::ValueId>& inputs,
+                                                  const std::vector<std::string>& keywords) {
+    std::vector<graph::ValueId> positional, masks;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      const std::string kw = i < keywords.size() ? keywords[i] : "";
+      if (kw.empty()) {
+        positional.push_back(inputs[i]);
+      } else if (kw == "mask") {
+        masks.push_back(inputs[i]);
+      } else {
+        throw Error(ErrorCode::Unsupported, file_name_ + ": model '" + name +
+                                                "' is called with keyword argument '" + kw + "'");
+      }
+    }
+    if (masks.empty()) return positional;
+    if (masks.size() != positional.size()) {
+      throw Error(ErrorCode::Unsupported, file_name_ + ": model '" + name + "' is called with " +
+                                              std::to_string(masks.size()) + " masks for " +
+                                              std::to_string(positional.size()) + " inputs");
+    }
+    for (size_t i = 0; i < positional.size(); ++i) {
+      auto it = masks_.find(positional[i]);
+      if (it != masks_.end() && it->second == masks[i]) continue;
+      if (it != masks_.end()) {
+        const Shape& s = graph_->values.at(static_cast<size_t>(positional[i])).shape;
+        std::vector<int> identity(s.size());
+        for (size_t d = 0; d < identity.size(); ++d) identity[d] = static_cast<int>(d);
+        positional[i] =
+            graph_
+                ->add_node(name + "/input" + std::to_string(i), "Identity",
+                           std::make_shared<ops::TransposeOp>(std::move(identity), "Identity"),
+                           {positional[i]})
+                .at(0);
+      }
+      masks_[positional[i]] = masks[i];
+    }
+    return positional;
+  }
+
   // One call of one layer (or nested model) on `inputs`.
   std::vector<graph::ValueId> bind_call(const Json& layer, std::vector<graph::ValueId> inputs,
                                         const LayerPath& prefix,
@@ -805,16 +965,17 @@ class Builder {
     if (is_keras_operation(layer)) {
       outputs = bind_operation(name, cls, member_or_null(layer, "config"), node, std::move(inputs));
     } else if (is_model_class(cls)) {
-      outputs = bind_model(layer, &inputs, path, nullptr);
+      std::vector<graph::ValueId> positional = nested_model_inputs(name, inputs, input_names);
+      outputs = bind_model(layer, &positional, path, nullptr);
     } else {
-      BindFn bind = find_binder(cls);
-      if (bind == nullptr) {  // check_supported() ran first; keep the guard for safety
+      const LayerEntry* entry = find_layer(cls);
+      if (entry == nullptr) {  // check_supported() ran first; keep the guard for safety
         throw Error(ErrorCode::Unsupported,
                     file_name_ + ": unsupported layer '" + name + "' (" + cls + ")");
       }
       std::vector<StoredWeight> weights = weights_.weights_for(path, leaves, dialect_);
       try {
-        outputs = bind_layer(bind, layer, std::move(inputs), std::move(weights), "",
+        outputs = bind_layer(*entry, layer, std::move(inputs), std::move(weights), "",
                              std::move(input_names), call_kwargs);
       } catch (const Error& e) {
         std::string what = e.what();
@@ -841,15 +1002,15 @@ class Builder {
   }
 
   // Runs one binder; shared by top-level calls and wrappers' inner layers.
-  std::vector<graph::ValueId> bind_layer(BindFn bind, const Json& layer,
+  std::vector<graph::ValueId> bind_layer(const LayerEntry& entry, const Json& layer,
                                          std::vector<graph::ValueId> inputs,
                                          std::vector<StoredWeight> weights,
                                          const std::string& node_prefix,
                                          std::vector<std::string> input_names = {},
                                          const Json& call_kwargs = kNullJson) {
-    BinderContext ctx(*this, *graph_, masks_, layer, dialect_, std::move(inputs),
+    BinderContext ctx(*this, *graph_, masks_, entry.masks, layer, dialect_, std::move(inputs),
                       std::move(weights), node_prefix, std::move(input_names), call_kwargs);
-    bind(ctx);
+    entry.bind(ctx);
     ctx.expect_all_weights_used();
     std::vector<graph::ValueId> outputs = ctx.take_outputs();
     ctx.finish_masks(outputs);
@@ -862,12 +1023,12 @@ class Builder {
                                                std::vector<StoredWeight> weights,
                                                const std::string& node_prefix) {
     std::string cls = class_name_of(inner);
-    BindFn bind = find_binder(cls);
-    if (bind == nullptr) {
+    const LayerEntry* entry = find_layer(cls);
+    if (entry == nullptr) {
       throw Error(ErrorCode::Unsupported, "layer '" + node_prefix + "/" + layer_name_of(inner) +
                                               "': unsupported inner layer class " + cls);
     }
-    return bind_layer(bind, inner, std::move(inputs), std::move(weights), node_prefix);
+    return bind_layer(*entry, inner, std::move(inputs), std::move(weights), node_prefix);
   }
 
  private:

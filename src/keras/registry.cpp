@@ -21,13 +21,18 @@ std::vector<LayerEntry> build_table() {
 
 }  // namespace
 
-BindFn find_binder(std::string_view class_name) {
+const LayerEntry* find_layer(std::string_view class_name) {
   static const std::vector<LayerEntry> table = build_table();
   auto it = std::lower_bound(
       table.begin(), table.end(), class_name,
       [](const LayerEntry& e, std::string_view name) { return e.class_name < name; });
   if (it == table.end() || it->class_name != class_name) return nullptr;
-  return it->bind;
+  return &*it;
+}
+
+BindFn find_binder(std::string_view class_name) {
+  const LayerEntry* e = find_layer(class_name);
+  return e == nullptr ? nullptr : e->bind;
 }
 
 }  // namespace kerasrt::keras

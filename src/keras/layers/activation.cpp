@@ -110,7 +110,16 @@ void bind_thresholded_relu(LayerContext& ctx) {
 }
 
 // Softmax layer: axis int or list (a list normalises over all listed axes jointly).
+// With a Keras mask, Keras puts -1e9 at masked positions first (tf-keras adds it, Keras 3
+// selects and zeroes the outputs there), broadcasting the mask against the input's trailing
+// axes (numpy rules, so a (batch, time) mask lines up with (time, features)): refused rather
+// than ignored.
 void bind_softmax(LayerContext& ctx) {
+  if (ctx.call_mask()) {
+    ctx.fail(ErrorCode::Unsupported,
+             "a Keras mask reaching a Softmax layer (Keras applies it to the scores; kerasrt "
+             "does not implement masked Softmax)");
+  }
   ctx.expect_inputs(1, 1);
   std::vector<int64_t> axes = ctx.has("axis") ? ctx.get_int_list("axis") : std::vector<int64_t>{-1};
   if (axes.empty()) ctx.fail(ErrorCode::InvalidModel, "config 'axis' is an empty list");
@@ -148,13 +157,13 @@ void bind_prelu(LayerContext& ctx) {
 }
 
 const LayerEntry kActivationLayers[] = {
-    {"Activation", bind_activation},
-    {"ELU", bind_elu},
-    {"LeakyReLU", bind_leaky_relu},
-    {"PReLU", bind_prelu},
-    {"ReLU", bind_relu},
-    {"Softmax", bind_softmax},
-    {"ThresholdedReLU", bind_thresholded_relu},
+    {"Activation", bind_activation, MaskRule::kPass},
+    {"ELU", bind_elu, MaskRule::kPass},
+    {"LeakyReLU", bind_leaky_relu, MaskRule::kPass},
+    {"PReLU", bind_prelu, MaskRule::kPass},
+    {"ReLU", bind_relu, MaskRule::kPass},
+    {"Softmax", bind_softmax, MaskRule::kPass},
+    {"ThresholdedReLU", bind_thresholded_relu, MaskRule::kPass},
 };
 
 }  // namespace

@@ -524,11 +524,11 @@ void bind_einsum_dense(LayerContext& ctx) {
 }
 
 const LayerEntry kAttentionLayers[] = {
-    {"MultiHeadAttention", bind_multi_head_attention},
-    {"GroupedQueryAttention", bind_grouped_query_attention},
-    {"GroupQueryAttention", bind_grouped_query_attention},
-    {"Attention", bind_attention},
-    {"AdditiveAttention", bind_additive_attention},
+    {"MultiHeadAttention", bind_multi_head_attention, MaskRule::kBinder},
+    {"GroupedQueryAttention", bind_grouped_query_attention, MaskRule::kBinder},
+    {"GroupQueryAttention", bind_grouped_query_attention, MaskRule::kBinder},
+    {"Attention", bind_attention, MaskRule::kBinder},
+    {"AdditiveAttention", bind_additive_attention, MaskRule::kBinder},
     {"EinsumDense", bind_einsum_dense},
 };
 

@@ -191,8 +191,6 @@ Tensor read_forward_kernel(const LayerContext& ctx, const ConvAttrs& attrs, int6
 
 graph::ValueId finish(LayerContext& ctx, graph::ValueId out) {
   ctx.expect_all_weights_used();
-  // Conv layers do not support masking: Keras 3 drops an incoming mask (tf.keras refuses it).
-  ctx.drop_output_masks();
   out = ctx.add_activation(out);
   ctx.set_outputs({out});
   return out;

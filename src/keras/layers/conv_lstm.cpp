@@ -81,12 +81,14 @@ void bind_conv_lstm(LayerContext& ctx) {
   // Keras 3 passes initial_state= by keyword) and an explicit mask= by keyword.
   graph::ValueId x = ctx.input(0);
   std::optional<graph::ValueId> mask = ctx.input_mask(0);
+  bool explicit_mask = false;
   std::vector<graph::ValueId> states;
   const std::vector<std::string> names = ctx.input_names();
   for (size_t i = 1; i < ctx.num_inputs(); ++i) {
     const std::string name = i < names.size() ? names[i] : "";
     if (name == "mask") {
       mask = ctx.input(i);
+      explicit_mask = true;
     } else if (name.empty() || name == "initial_state") {
       states.push_back(ctx.input(i));
     } else {
@@ -97,6 +99,10 @@ void bind_conv_lstm(LayerContext& ctx) {
     ctx.fail(ErrorCode::InvalidModel,
              "expected 2 initial states (h, c), got " + std::to_string(states.size()));
   }
+  // The outputs carry `mask`; Keras 3 computes unmasked when initial states come without an
+  // explicit mask (recurrent.cpp call_inputs).
+  const bool compute_masked =
+      mask && !(ctx.dialect().major >= 3 && !explicit_mask && !states.empty());
 
   const Shape& xs = ctx.shape_of(x);
   if (xs.size() != r + 3) {
@@ -124,7 +130,7 @@ void bind_conv_lstm(LayerContext& ctx) {
     at.has_initial_states = true;
     inputs.insert(inputs.end(), states.begin(), states.end());
   }
-  if (mask) {
+  if (compute_masked) {
     const Shape& ms = ctx.shape_of(*mask);
     if (ms.size() != 2) {
       ctx.fail(ErrorCode::Unsupported,
@@ -150,9 +156,9 @@ void bind_conv_lstm(LayerContext& ctx) {
 }
 
 constexpr LayerEntry kConvLstmLayers[] = {
-    {"ConvLSTM1D", bind_conv_lstm},
-    {"ConvLSTM2D", bind_conv_lstm},
-    {"ConvLSTM3D", bind_conv_lstm},
+    {"ConvLSTM1D", bind_conv_lstm, MaskRule::kBinder},
+    {"ConvLSTM2D", bind_conv_lstm, MaskRule::kBinder},
+    {"ConvLSTM3D", bind_conv_lstm, MaskRule::kBinder},
 };
 
 }  // namespace

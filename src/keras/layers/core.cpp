@@ -244,25 +244,26 @@ void bind_identity(LayerContext& ctx) {
 }
 
 const LayerEntry kCoreLayers[] = {
-    {"ActivityRegularization", bind_identity},
-    {"AlphaDropout", bind_identity},
+    {"ActivityRegularization", bind_identity, MaskRule::kPass},
+    {"AlphaDropout", bind_identity, MaskRule::kPass},
     {"CustomScaleLayer", bind_custom_scale},
-    {"Dense", bind_dense},
-    {"Dropout", bind_identity},
-    {"Embedding", bind_embedding},
+    {"Dense", bind_dense, MaskRule::kPass},
+    {"Dropout", bind_identity, MaskRule::kPass},
+    {"Embedding", bind_embedding, MaskRule::kBinder},
     {"Flatten", bind_flatten},
-    {"GaussianDropout", bind_identity},
-    {"GaussianNoise", bind_identity},
-    {"Identity", bind_identity},
+    {"GaussianDropout", bind_identity, MaskRule::kPass},
+    {"GaussianNoise", bind_identity, MaskRule::kPass},
+    {"Identity", bind_identity, MaskRule::kPassKeras3},
     {"LayerScale", bind_layer_scale},
     {"Permute", bind_permute},
     {"RepeatVector", bind_repeat_vector},
-    {"Rescaling", bind_rescaling},
+    {"Rescaling", bind_rescaling, MaskRule::kPassKeras3},
     {"Reshape", bind_reshape},
-    {"SpatialDropout1D", bind_identity},
-    {"SpatialDropout2D", bind_identity},
-    {"SpatialDropout3D", bind_identity},
-    {"TimeDistributedDense", bind_dense},  // Keras 1: Dense over the last axis of a 3D input
+    {"SpatialDropout1D", bind_identity, MaskRule::kPass},
+    {"SpatialDropout2D", bind_identity, MaskRule::kPass},
+    {"SpatialDropout3D", bind_identity, MaskRule::kPass},
+    // Keras 1: Dense over the last axis of a 3D input.
+    {"TimeDistributedDense", bind_dense, MaskRule::kPass},
 };
 
 }  // namespace

@@ -93,7 +93,9 @@ bool version_less(const std::string& version, std::initializer_list<int> than) {
 }
 
 void bind_batch_normalization(LayerContext& ctx) {
-  ctx.expect_inputs(1, 1);
+  // Keras 3 records the mask it passes to call(); BatchNormalization uses it for training
+  // statistics only.
+  ctx.expect_inputs(1, ctx.keyword_input("mask") ? 2 : 1);
   const Shape& in = ctx.input_shape(0);
   const Dialect& d = ctx.dialect();
   if (d.major == 1 && ctx.get_int("mode", 0) != 0) {
@@ -335,13 +337,13 @@ void bind_normalization(LayerContext& ctx) {
 }
 
 constexpr LayerEntry kNormalizationLayers[] = {
-    {"BatchNormalization", bind_batch_normalization},
-    {"BatchNormalizationV1", bind_batch_normalization},  // TF 1.13 alias
-    {"GroupNormalization", bind_group_normalization},
-    {"LayerNormalization", bind_layer_normalization},
-    {"Normalization", bind_normalization},
+    {"BatchNormalization", bind_batch_normalization, MaskRule::kPass},
+    {"BatchNormalizationV1", bind_batch_normalization, MaskRule::kPass},  // TF 1.13 alias
+    {"GroupNormalization", bind_group_normalization, MaskRule::kPass},
+    {"LayerNormalization", bind_layer_normalization, MaskRule::kPass},
+    {"Normalization", bind_normalization, MaskRule::kPassKeras3},
     {"RMSNormalization", bind_rms_normalization},
-    {"UnitNormalization", bind_unit_normalization},
+    {"UnitNormalization", bind_unit_normalization, MaskRule::kPass},
 };
 
 }  // namespace

@@ -53,7 +53,6 @@ void bind_pool(LayerContext& ctx) {
   check_input_rank(ctx, R);
   auto op = std::make_shared<ops::PoolOp>(std::move(a));
   ctx.expect_all_weights_used();
-  ctx.drop_output_masks();  // pooling layers do not support masking: Keras drops the mask
   ctx.set_outputs({ctx.add(op, {ctx.input(0)}).at(0)});
 }
 
@@ -67,9 +66,10 @@ void bind_global_pool(LayerContext& ctx) {
   a.keepdims = ctx.get_bool("keepdims", false);  // tf.keras >= 2.6 and Keras 3; absent before
   a.channels_first = ctx.channels_first();
   // GlobalAveragePooling1D averages over the unmasked steps (Keras 2 and 3); its output carries
-  // no mask (compute_mask returns None). Keras 3 files name the mask as the call's `mask`
-  // keyword tensor; Keras 2 files leave it implicit (the input's mask). The other pooling layers
-  // take no mask argument in either version: Keras computes over every step and drops the mask.
+  // no mask (compute_mask returns None; the registry's default rule). Keras 3 files name the mask
+  // as the call's `mask` keyword tensor; Keras 2 files leave it implicit (the input's mask). The
+  // other pooling layers take no mask argument in either version: Keras computes over every step
+  // and drops the mask.
   const bool takes_mask = R == 1 && M == PoolMode::Average;
   check_input_rank(ctx, R, takes_mask ? 2 : 1);
   std::optional<graph::ValueId> mask;
@@ -91,7 +91,6 @@ void bind_global_pool(LayerContext& ctx) {
   }
   auto op = std::make_shared<ops::GlobalPoolOp>(std::move(a));
   ctx.expect_all_weights_used();
-  ctx.drop_output_masks();
   ctx.set_outputs({ctx.add(op, std::move(inputs)).at(0)});
 }
 

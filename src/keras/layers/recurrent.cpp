@@ -14,6 +14,7 @@
 
 #include "keras/registry.h"
 #include "ops/elementwise.h"
+#include "ops/logical.h"
 #include "ops/merge.h"
 #include "ops/recurrent.h"
 #include "ops/sequence.h"
@@ -450,7 +451,8 @@ void set_rnn_masks(LayerContext& ctx, std::optional<graph::ValueId> mask, bool r
 // carried with x, as in Keras.
 struct CallInputs {
   graph::ValueId x = -1;
-  std::optional<graph::ValueId> mask;
+  std::optional<graph::ValueId> mask;      // the mask the layer computes with
+  std::optional<graph::ValueId> out_mask;  // what its sequence outputs carry (previous_mask)
   std::vector<graph::ValueId> states;
 };
 
@@ -458,17 +460,24 @@ CallInputs call_inputs(LayerContext& ctx) {
   CallInputs c;
   c.x = ctx.input(0);
   c.mask = ctx.input_mask(0);
+  bool explicit_mask = false;
   std::vector<std::string> names = ctx.input_names();
   for (size_t i = 1; i < ctx.num_inputs(); ++i) {
     const std::string name = i < names.size() ? names[i] : "";
     if (name == "mask") {
       c.mask = ctx.input(i);
+      explicit_mask = true;
     } else if (name.empty() || name == "initial_state") {
       c.states.push_back(ctx.input(i));
     } else {
       ctx.fail(ErrorCode::Unsupported, "call argument '" + name + "' is not supported");
     }
   }
+  c.out_mask = c.mask;
+  // Keras 3 fills a call's mask= from its input only when the call has one tensor argument
+  // (Layer.__call__ step 6): given initial states, the layer runs unmasked, while its outputs
+  // still carry x's mask. tf-keras folds the states into the inputs and takes x's mask.
+  if (ctx.dialect().major >= 3 && !explicit_mask && !c.states.empty()) c.mask.reset();
   return c;
 }
 
@@ -478,7 +487,7 @@ void bind_recurrent(LayerContext& ctx) {
   WeightPool pool(ctx, 0, ctx.stored_weights().size());
   CallInputs in = call_inputs(ctx);
   RnnResult r = bind_rnn(ctx, cfg, ctx.class_name(), pool, in.x, in.mask, in.states, {}, "");
-  set_rnn_masks(ctx, in.mask, r.return_sequences, 1);
+  set_rnn_masks(ctx, in.out_mask, r.return_sequences, 1);
   ctx.set_outputs(r.outputs);
 }
 
@@ -597,12 +606,12 @@ void bind_bidirectional(LayerContext& ctx) {
     outputs.insert(outputs.end(), f.outputs.begin() + 1, f.outputs.end());
     outputs.insert(outputs.end(), b.outputs.begin() + 1, b.outputs.end());
   }
-  set_rnn_masks(ctx, mask, return_sequences, sequence_outputs);
+  set_rnn_masks(ctx, in.out_mask, return_sequences, sequence_outputs);
   ctx.set_outputs(outputs);
 }
 
 void bind_time_distributed(LayerContext& ctx) {
-  ctx.expect_inputs(1, 1);
+  ctx.expect_inputs(1, ctx.keyword_input("mask") ? 2 : 1);
   const Json* layer = ctx.get("layer");
   if (layer == nullptr || !layer->is_object()) {
     ctx.fail(ErrorCode::InvalidModel, "config 'layer' is missing");
@@ -615,12 +624,40 @@ void bind_time_distributed(LayerContext& ctx) {
              "expected an input of rank >= 3, got " + shape_to_string(ctx.input_shape(0)));
   }
   graph::ValueId folded = ctx.add(std::make_shared<ops::FoldTimeOp>(), {x}, "fold").at(0);
+  // The inner layer sees each step's mask (Keras 3 passes mask[:, i], tf-keras the folded mask,
+  // to an inner call that takes one). Only a mask beyond (batch, time) has one per step (Masking
+  // on a rank-4 input); a (batch, time) mask would reach it as one value per sample.
+  const std::optional<graph::ValueId> mask = ctx.call_mask();
+  if (mask && ctx.shape_of(*mask).size() >= 3) {
+    ctx.attach_mask(folded,
+                    ctx.add(std::make_shared<ops::FoldTimeOp>(), {*mask}, "fold_mask").at(0));
+  }
   std::vector<graph::ValueId> inner = ctx.bind_inner(*layer, {folded}, std::move(weights));
   if (inner.size() != 1) {
     ctx.fail(ErrorCode::Unsupported,
              "TimeDistributed around a layer with " + std::to_string(inner.size()) + " outputs");
   }
   graph::ValueId y = ctx.add(std::make_shared<ops::UnfoldTimeOp>(), {inner[0], x}, "unfold").at(0);
+  // The output's mask. Keras 3 (default compute_mask): the input's. tf-keras
+  // (TimeDistributed.compute_mask): the inner layer's output mask unfolded (Masking or
+  // Embedding(mask_zero) inside make one), else the input's reduced with any() to (batch, time).
+  std::optional<graph::ValueId> out_mask = mask;
+  if (ctx.dialect().major < 3) {
+    if (std::optional<graph::ValueId> im = ctx.mask_of(inner[0])) {
+      out_mask = ctx.add(std::make_shared<ops::UnfoldTimeOp>(), {*im, x}, "unfold_mask").at(0);
+    } else if (mask) {
+      for (size_t r = ctx.shape_of(*mask).size(); r > 2; --r) {
+        out_mask = ctx.add(std::make_shared<ops::ReduceBoolOp>(false, -1, false), {*out_mask},
+                           "mask_any" + std::to_string(r))
+                       .at(0);
+      }
+    }
+  }
+  if (out_mask) {
+    ctx.set_output_mask(0, *out_mask);
+  } else {
+    ctx.drop_output_masks();
+  }
   ctx.set_outputs({y});
 }
 
@@ -634,15 +671,15 @@ void bind_masking(LayerContext& ctx) {
 }
 
 constexpr LayerEntry kRecurrentLayers[] = {
-    {"LSTM", bind_recurrent},
-    {"GRU", bind_recurrent},
-    {"SimpleRNN", bind_recurrent},
-    {"CuDNNLSTM", bind_recurrent},
-    {"CuDNNGRU", bind_recurrent},
-    {"RNN", bind_recurrent},
-    {"Bidirectional", bind_bidirectional},
-    {"TimeDistributed", bind_time_distributed},
-    {"Masking", bind_masking},
+    {"LSTM", bind_recurrent, MaskRule::kBinder},
+    {"GRU", bind_recurrent, MaskRule::kBinder},
+    {"SimpleRNN", bind_recurrent, MaskRule::kBinder},
+    {"CuDNNLSTM", bind_recurrent, MaskRule::kBinder},
+    {"CuDNNGRU", bind_recurrent, MaskRule::kBinder},
+    {"RNN", bind_recurrent, MaskRule::kBinder},
+    {"Bidirectional", bind_bidirectional, MaskRule::kBinder},
+    {"TimeDistributed", bind_time_distributed, MaskRule::kBinder},
+    {"Masking", bind_masking, MaskRule::kBinder},
 };
 
 }  // namespace
