@@ -16,3 +16,6 @@ int kerasrt_fuzz_hdf5_file(const uint8_t* data, size_t size);
 int kerasrt_fuzz_hdf5_region(const uint8_t* data, size_t size);
 // A filter pipeline from the first bytes, then apply_filters_reverse over the rest.
 int kerasrt_fuzz_hdf5_filters(const uint8_t* data, size_t size);
+// [u8 mode][a .krt file, or its sections]: Model::load with the checksums made right, then one
+// predict call on small models (fuzz_krt.cpp).
+int kerasrt_fuzz_krt(const uint8_t* data, size_t size);

@@ -29,8 +29,8 @@ cmake --build build/asan -j"$jobs"
 # -LE zoo: the application zoo (4 GB of weights) runs in the Release build only; see tests/zoo.
 ASAN_OPTIONS=detect_leaks=1 ctest --test-dir build/asan --output-on-failure -j"$jobs" -LE zoo
 
-echo "== Fuzz (clang-14, libFuzzer + ASan + UBSan, 60 s in total)"
+echo "== Fuzz (clang-14, libFuzzer + ASan + UBSan, 80 s in total: 20 s per target)"
 CC=clang-14 CXX=clang++-14 cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DKERASRT_FUZZ=ON -DKERASRT_TESTS=OFF "${launcher[@]}" >/dev/null
 cmake --build build/fuzz -j"$jobs" --target fuzz_all
-fuzz/run_fuzzers.sh build/fuzz 60
+fuzz/run_fuzzers.sh build/fuzz 80

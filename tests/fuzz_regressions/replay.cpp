@@ -28,6 +28,7 @@ constexpr Target kTargets[] = {
     {"hdf5_file", kerasrt_fuzz_hdf5_file},
     {"hdf5_region", kerasrt_fuzz_hdf5_region},
     {"hdf5_filters", kerasrt_fuzz_hdf5_filters},
+    {"krt", kerasrt_fuzz_krt},
 };
 
 }  // namespace
