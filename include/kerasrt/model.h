@@ -48,8 +48,9 @@ struct LoadOptions {
   // When the model is compiled for its declared input shapes with batch 1 (oneDNN primitives
   // created, weights packed): Lazy at the first predict call with those shapes (load returns
   // sooner), Eager during load, followed by one prediction on zeros so that the first call is
-  // as fast as the rest (stateful models are reset after it). Other shapes are compiled at
-  // their first call. Models with unknown non-batch input dims are always lazy.
+  // as fast as the rest (stateful models are reset after it). A .krt is prepared for the shapes
+  // its weights were packed for. Other shapes are compiled at their first call. Models with
+  // unknown non-batch input dims (and no such shapes) are always lazy.
   enum class Prepare { Lazy, Eager };
   Prepare prepare = Prepare::Lazy;
   // .krt files: verify every weight checksum during load (reads all the weights). Without it the

@@ -226,8 +226,16 @@ KerasModel load_krt(std::shared_ptr<const MappedFile> mapped, const KerasLoadOpt
                 mapped->path() + ": a .krt file already holds its weights; drop --weights");
   }
   auto file = std::make_shared<const krt::File>(std::move(mapped));
-  auto index = std::make_shared<const Json>(
-      Json::parse(as_text(file->section("index")), file->path() + ": .krt index"));
+  std::shared_ptr<const Json> index;
+  try {
+    index = std::make_shared<const Json>(
+        Json::parse(as_text(file->section("index")), file->path() + ": .krt index"));
+  } catch (const Error& e) {
+    // kerasrt wrote this JSON: text it cannot read means a damaged file, not a bad model.
+    if (e.code() != ErrorCode::InvalidModel) throw;
+    throw Error(ErrorCode::InvalidFile,
+                std::string(e.what()) + " (corrupt .krt file: convert the model again)");
+  }
   return load_krt_keras(std::move(file), std::move(index), options.verify_checksums);
 }
 

@@ -143,8 +143,8 @@ KrtRuntime read_krt_runtime(const std::shared_ptr<const krt::File>& file, const 
                             ops::WeightPacks& packs, bool verify_now) {
   const Json& r = member(*file, index, "runtime", Json::Type::Object);
   KrtRuntime out;
-  out.same_isa = integer(*file, member(*file, r, "isa", Json::Type::Number), 0, INT32_MAX) ==
-                 static_cast<int64_t>(dnnl_get_effective_cpu_isa());
+  // "isa" (the writer's CPU) is informational: packs are matched by layout, not by CPU.
+  integer(*file, member(*file, r, "isa", Json::Type::Number), 0, INT32_MAX);
   for (const Json& shape : member(*file, r, "plan_inputs", Json::Type::Array).items()) {
     if (!shape.is_array()) bad_index(*file, "'plan_inputs' holds a non-array");
     Shape s;

@@ -26,8 +26,7 @@ std::string write_krt_runtime(const ops::WeightPacks& packs, const std::vector<S
                               krt::Writer& writer);
 
 struct KrtRuntime {
-  std::vector<Shape> plan_inputs;
-  bool same_isa = false;  // packed on a CPU with the ISA this one runs
+  std::vector<Shape> plan_inputs;  // the input shapes the packs were made for (may be none)
 };
 
 // Preloads `packs` with the packs of an opened .krt; each pack's checksum is verified when a

@@ -132,13 +132,18 @@ Model Model::load(const std::string& path, const LoadOptions& options) {
   impl->keras = keras::load_keras_model(path, keras_options);
   graph::optimize(impl->keras.model.graph);
   impl->threads = options.num_threads > 0 ? options.num_threads : omp_get_num_procs();
+  // A .krt's packs were made for particular input shapes: an eager load prepares those.
+  std::vector<Shape> packed_for;
   if (impl->keras.krt) {
-    read_krt_runtime(impl->keras.krt, *impl->keras.krt_index, impl->packs,
-                     options.verify_checksums);
+    packed_for = read_krt_runtime(impl->keras.krt, *impl->keras.krt_index, impl->packs,
+                                  options.verify_checksums)
+                     .plan_inputs;
   }
   impl->describe();
   std::vector<Shape> eager_shapes;
-  if (options.prepare == LoadOptions::Prepare::Eager) eager_shapes = impl->default_shapes();
+  if (options.prepare == LoadOptions::Prepare::Eager) {
+    eager_shapes = packed_for.empty() ? impl->default_shapes() : packed_for;
+  }
   Model m;
   m.impl_ = std::move(impl);
   if (!eager_shapes.empty()) {
@@ -279,7 +284,9 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
   } give_back{impl, arena};
   arena->reserve(plan->arena_bytes);
   std::byte* base = arena->data;
+  // Empty arrays (a 0 dim) are legal inputs and outputs; memcpy must not see their null data.
   for (size_t i = 0; i < inputs.size(); ++i) {
+    if (inputs[i].data.empty()) continue;
     std::memcpy(base + plan->input_offsets[i], inputs[i].data.data(),
                 inputs[i].data.size() * sizeof(float));
   }
@@ -305,7 +312,9 @@ std::vector<Array> Model::predict(const std::vector<Array>& inputs) const {
     Array out;
     out.shape = plan->output_shapes[i];
     out.data.resize(static_cast<size_t>(out.size()));
-    std::memcpy(out.data.data(), base + plan->output_offsets[i], out.data.size() * sizeof(float));
+    if (!out.data.empty()) {
+      std::memcpy(out.data.data(), base + plan->output_offsets[i], out.data.size() * sizeof(float));
+    }
     outputs.push_back(std::move(out));
   }
   return outputs;
