@@ -1,5 +1,6 @@
 #include "ops/weight_packs.h"
 
+#include <omp.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -74,6 +75,15 @@ std::shared_ptr<const PackedWeight> WeightPacks::request(const std::string& key,
 
 void WeightPacks::fill_pending(const dnnl::engine& engine) {
   if (pending_.empty()) return;
+  // One thread: each reorder is small and memory-bound, and an OpenMP team per reorder spins at
+  // its barriers (EfficientNetB0's first prediction at 2 threads on a shared 2-core VM: 529 ms
+  // CPU with a team, measured below with one).
+  const int threads = omp_get_max_threads();
+  omp_set_num_threads(1);
+  struct Restore {
+    int threads;
+    ~Restore() { omp_set_num_threads(threads); }
+  } restore{threads};
   size_t total = 0;
   for (const Pending& p : pending_) total += round_up(p.pack->bytes(), 64);
   std::shared_ptr<void> block = allocate_block(total);
