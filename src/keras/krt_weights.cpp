@@ -275,6 +275,7 @@ KerasModel load_krt_keras(std::shared_ptr<const krt::File> file, std::shared_ptr
   Json config = Json::parse(result.config_text, file->path() + ": config");
   KrtWeights weights(file, k, verify);
   result.model = build_model(config, weights, result.dialect, file->path());
+  result.config = std::make_shared<const Json>(std::move(config));
   result.storage = file;
   result.krt = std::move(file);
   result.krt_index = std::move(index);

@@ -81,17 +81,18 @@ std::unique_ptr<WeightSource> open_weights(const hdf5::File& file, const Json& m
 }
 
 // Builds the graph (every format ends here), recording what was read of the weights when asked.
-void build(KerasModel& result, std::string config_text, const Json& config,
-           const WeightSource& weights, const std::string& path, const KerasLoadOptions& options) {
+void build(KerasModel& result, std::string config_text, Json config, const WeightSource& weights,
+           const std::string& path, const KerasLoadOptions& options) {
   result.config_text = std::move(config_text);
   if (!options.record_weights) {
     result.model = build_model(config, weights, result.dialect, path);
-    return;
+  } else {
+    auto record = std::make_shared<WeightRecord>();
+    auto recording = make_recording_weights(weights, record.get());
+    result.model = build_model(config, *recording, result.dialect, path);
+    result.weights_read = std::move(record);
   }
-  auto record = std::make_shared<WeightRecord>();
-  auto recording = make_recording_weights(weights, record.get());
-  result.model = build_model(config, *recording, result.dialect, path);
-  result.weights_read = std::move(record);
+  result.config = std::make_shared<const Json>(std::move(config));
 }
 
 KerasModel load_h5(const std::string& path, const KerasLoadOptions& options) {
@@ -127,7 +128,7 @@ KerasModel load_h5(const std::string& path, const KerasLoadOptions& options) {
   result.dialect = read_dialect(root, weights_group);
   result.format = "keras-h5";
   auto weights = make_legacy_h5_weights(weights_group, path);
-  build(result, std::move(config_text), config, *weights, path, options);
+  build(result, std::move(config_text), std::move(config), *weights, path, options);
   result.storage = file;
   return result;
 }
@@ -172,7 +173,7 @@ KerasModel load_zip(std::shared_ptr<const MappedFile> mapped, const KerasLoadOpt
   result.dialect = dialect_from_version(version, "");
   result.format = "keras-zip";
   auto weights = make_keras3_weights(file->root(), config, path);
-  build(result, std::move(config_text), config, *weights, path, options);
+  build(result, std::move(config_text), std::move(config), *weights, path, options);
   result.storage = file;
   return result;
 }
@@ -209,13 +210,13 @@ KerasModel load_json(std::shared_ptr<const MappedFile> mapped, const KerasLoadOp
     if (result.dialect.keras_version.empty()) result.dialect = dialect_from_version("3", "");
     auto weights = make_keras3_sharded_weights(index, config, weights_path);
     result.format = "json+sharded-h5";
-    build(result, std::move(config_text), config, *weights, path, options);
+    build(result, std::move(config_text), std::move(config), *weights, path, options);
     return result;  // the shards' handles keep their files mapped
   }
   auto file = std::make_shared<hdf5::File>(hdf5::File::open(weights_path));
   auto weights = open_weights(*file, config, weights_path, &result.dialect);
   result.format = "json+h5";
-  build(result, std::move(config_text), config, *weights, path, options);
+  build(result, std::move(config_text), std::move(config), *weights, path, options);
   result.storage = file;
   return result;
 }

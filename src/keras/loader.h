@@ -31,8 +31,10 @@ struct KerasModel {
   std::string format;
   // Keeps the files the weights were read from alive (views into them may be held).
   std::shared_ptr<const void> storage;
-  // The architecture JSON the model was built from, verbatim.
+  // The architecture JSON the model was built from, verbatim, and parsed (kept with the model:
+  // tens of thousands of nodes for a large config, whose freeing is no part of loading).
   std::string config_text;
+  std::shared_ptr<const Json> config;
   // What the builder read of the weights (KerasLoadOptions::record_weights; for conversion).
   std::shared_ptr<const WeightRecord> weights_read;
   // A model loaded from a .krt: the container and its parsed index (the runtime reads its packs).
