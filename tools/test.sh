@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
 # The test command: installs dependencies, builds kerasrt (Release, and ASan+UBSan), runs every
 # test with CTest in both builds, then fuzzes the parsers briefly. Exits non-zero on any failure.
+#
+#   tools/test.sh             the default application zoo (23 cases, every layer and option of
+#                             keras.applications)
+#   tools/test.sh --zoo-all   also its 23 scaled-up siblings (every keras.applications model;
+#                             +11 GB in the cache, ~7 min to generate once, ~1 min of tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+zoo_args=()
+for arg in "$@"; do
+  case "$arg" in
+    --zoo-all) zoo_args+=(--all) ;;
+    *) echo "usage: tools/test.sh [--zoo-all]" >&2; exit 2 ;;
+  esac
+done
 tools/install-deps.sh
 jobs=$(nproc)
 py="$PWD/.venv/bin/python"
@@ -12,7 +24,8 @@ py="$PWD/.venv/bin/python"
 # this machine (cold: venv + generation, ~20 min on a busy 2-core box; warm: ~30 s).
 echo "== Application zoo (tools/fixtures/gen_zoo.py, cached)"
 zoo_py="$(tools/fixtures/setup-venv.sh | tail -n 1)"
-"$zoo_py" tools/fixtures/gen_zoo.py --no-reload
+# The manifest lists what this run generated, so the zoo tests run the default set or --all.
+"$zoo_py" tools/fixtures/gen_zoo.py --no-reload "${zoo_args[@]}"
 # ccache keeps compiled objects between runs on the same machine (~/.cache/ccache).
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
