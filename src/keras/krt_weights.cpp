@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "base/json_writer.h"
+#include "keras/krt_index.h"
 #include "keras/loader.h"
 #include "keras/weight_source.h"
 #include "krt/krt_file.h"
@@ -59,29 +60,18 @@ void append_string_array(std::string& out, const std::vector<std::string>& items
   out += ']';
 }
 
-[[noreturn]] void bad_index(const krt::File& file, const std::string& what) {
-  throw Error(ErrorCode::InvalidFile,
-              file.path() + ": corrupt .krt index: " + what + " (convert the model again)");
-}
-
-const Json& member(const krt::File& file, const Json& j, std::string_view key, Json::Type type) {
-  const Json* m = j.is_object() ? j.find(key) : nullptr;
-  if (m == nullptr || m->type() != type) bad_index(file, "'" + std::string(key) + "' missing");
-  return *m;
-}
-
 uint64_t unsigned_member(const krt::File& file, const Json& j, std::string_view key) {
-  const Json& m = member(file, j, key, Json::Type::Number);
+  const Json& m = krt_member(file, j, key, Json::Type::Number);
   if (!m.is_integer() || m.as_number() < 0 || m.as_number() > 9007199254740992.0) {
-    bad_index(file, "'" + std::string(key) + "' is not a size");
+    krt_bad_index(file, "'" + std::string(key) + "' is not a size");
   }
   return static_cast<uint64_t>(m.as_number());
 }
 
 std::vector<std::string> string_list(const krt::File& file, const Json& j, std::string_view key) {
   std::vector<std::string> out;
-  for (const Json& item : member(file, j, key, Json::Type::Array).items()) {
-    if (!item.is_string()) bad_index(file, "'" + std::string(key) + "' holds a non-string");
+  for (const Json& item : krt_member(file, j, key, Json::Type::Array).items()) {
+    if (!item.is_string()) krt_bad_index(file, "'" + std::string(key) + "' holds a non-string");
     out.push_back(item.as_string());
   }
   return out;
@@ -92,37 +82,38 @@ class KrtWeights final : public WeightSource {
   KrtWeights(std::shared_ptr<const krt::File> file, const Json& index, bool verify)
       : file_(std::move(file)), verify_(verify) {
     weighted_ = string_list(*file_, index, "weighted_layers");
-    for (const Json& call : member(*file_, index, "calls", Json::Type::Array).items()) {
+    for (const Json& call : krt_member(*file_, index, "calls", Json::Type::Array).items()) {
       Call c;
       c.names = string_list(*file_, call, "path");
       c.classes = string_list(*file_, call, "classes");
       c.leaves = string_list(*file_, call, "leaves");
-      for (const Json& a : member(*file_, call, "arrays", Json::Type::Array).items()) {
+      for (const Json& a : krt_member(*file_, call, "arrays", Json::Type::Array).items()) {
         Array arr;
-        arr.name = member(*file_, a, "name", Json::Type::String).as_string();
-        arr.role = member(*file_, a, "role", Json::Type::String).as_string();
-        for (const Json& d : member(*file_, a, "shape", Json::Type::Array).items()) {
+        arr.name = krt_member(*file_, a, "name", Json::Type::String).as_string();
+        arr.role = krt_member(*file_, a, "role", Json::Type::String).as_string();
+        for (const Json& d : krt_member(*file_, a, "shape", Json::Type::Array).items()) {
           if (!d.is_integer() || d.as_number() < 0 || d.as_number() > 1e12) {
-            bad_index(*file_, "array '" + arr.name + "' has a bad shape");
+            krt_bad_index(*file_, "array '" + arr.name + "' has a bad shape");
           }
           arr.shape.push_back(static_cast<int64_t>(d.as_number()));
         }
         arr.stored_bytes = unsigned_member(*file_, a, "stored_bytes");
         const uint64_t offset = unsigned_member(*file_, a, "offset");
-        if (offset % alignof(float) != 0) bad_index(*file_, "array '" + arr.name + "' misaligned");
+        if (offset % alignof(float) != 0)
+          krt_bad_index(*file_, "array '" + arr.name + "' misaligned");
         // The byte size, bounded by the section as it is multiplied: dims of up to 1e12 each would
         // overflow shape_numel, or wrap numel * 4 to a size that fits.
         const uint64_t limit = file_->section_unverified("weights").size();
         uint64_t bytes = sizeof(float);
         for (int64_t d : arr.shape) {
           if (d != 0 && bytes > limit / static_cast<uint64_t>(d)) {
-            bad_index(*file_, "array '" + arr.name + "' is larger than its section");
+            krt_bad_index(*file_, "array '" + arr.name + "' is larger than its section");
           }
           bytes *= static_cast<uint64_t>(d);
         }
         arr.bytes = file_->range("weights", offset, bytes, "array '" + arr.name + "'");
         const uint64_t crc = unsigned_member(*file_, a, "crc");
-        if (crc > UINT32_MAX) bad_index(*file_, "array '" + arr.name + "' has a bad checksum");
+        if (crc > UINT32_MAX) krt_bad_index(*file_, "array '" + arr.name + "' has a bad checksum");
         arr.crc = static_cast<uint32_t>(crc);
         c.arrays.push_back(std::move(arr));
       }
@@ -188,6 +179,18 @@ class KrtWeights final : public WeightSource {
 };
 
 }  // namespace
+
+void krt_bad_index(const krt::File& file, const std::string& what) {
+  throw Error(ErrorCode::InvalidFile,
+              file.path() + ": corrupt .krt index: " + what + " (convert the model again)");
+}
+
+const Json& krt_member(const krt::File& file, const Json& j, std::string_view key,
+                       Json::Type type) {
+  const Json* m = j.is_object() ? j.find(key) : nullptr;
+  if (m == nullptr || m->type() != type) krt_bad_index(file, "'" + std::string(key) + "' missing");
+  return *m;
+}
 
 std::unique_ptr<WeightSource> make_recording_weights(const WeightSource& inner,
                                                      WeightRecord* record) {
@@ -262,13 +265,14 @@ std::string write_krt_keras(const KerasModel& model, krt::Writer& writer) {
 
 KerasModel load_krt_keras(std::shared_ptr<const krt::File> file, std::shared_ptr<const Json> index,
                           bool verify) {
-  const Json& k = member(*file, *index, "keras", Json::Type::Object);
+  const Json& k = krt_member(*file, *index, "keras", Json::Type::Object);
   KerasModel result;
-  result.format = member(*file, k, "format", Json::Type::String).as_string();
-  result.dialect.keras_version = member(*file, k, "keras_version", Json::Type::String).as_string();
-  result.dialect.backend = member(*file, k, "backend", Json::Type::String).as_string();
+  result.format = krt_member(*file, k, "format", Json::Type::String).as_string();
+  result.dialect.keras_version =
+      krt_member(*file, k, "keras_version", Json::Type::String).as_string();
+  result.dialect.backend = krt_member(*file, k, "backend", Json::Type::String).as_string();
   const uint64_t major = unsigned_member(*file, k, "major");
-  if (major < 1 || major > 3) bad_index(*file, "Keras major version " + std::to_string(major));
+  if (major < 1 || major > 3) krt_bad_index(*file, "Keras major version " + std::to_string(major));
   result.dialect.major = static_cast<int>(major);
   std::span<const std::byte> text = file->section("config");
   result.config_text.assign(reinterpret_cast<const char*>(text.data()), text.size());

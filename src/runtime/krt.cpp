@@ -3,6 +3,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "base/json_writer.h"
+#include "keras/krt_index.h"
 #include "kerasrt/error.h"
 
 namespace kerasrt::runtime {
@@ -10,6 +11,8 @@ namespace kerasrt::runtime {
 namespace {
 
 using keras::Json;
+using keras::krt_bad_index;
+using keras::krt_member;
 
 void append_dims(std::string& out, const int64_t* dims, int n) {
   out += '[';
@@ -50,21 +53,10 @@ void append_desc(std::string& out, const dnnl::memory::desc& d) {
   out += '}';
 }
 
-[[noreturn]] void bad_index(const krt::File& file, const std::string& what) {
-  throw Error(ErrorCode::InvalidFile,
-              file.path() + ": corrupt .krt index: " + what + " (convert the model again)");
-}
-
-const Json& member(const krt::File& file, const Json& j, std::string_view key, Json::Type type) {
-  const Json* m = j.is_object() ? j.find(key) : nullptr;
-  if (m == nullptr || m->type() != type) bad_index(file, "'" + std::string(key) + "' missing");
-  return *m;
-}
-
 int64_t integer(const krt::File& file, const Json& j, int64_t lo, int64_t hi) {
   if (!j.is_integer() || j.as_number() < static_cast<double>(lo) ||
       j.as_number() > static_cast<double>(hi)) {
-    bad_index(file, "a number out of range");
+    krt_bad_index(file, "a number out of range");
   }
   return static_cast<int64_t>(j.as_number());
 }
@@ -72,8 +64,9 @@ int64_t integer(const krt::File& file, const Json& j, int64_t lo, int64_t hi) {
 // Fills `dst` (room for DNNL_MAX_NDIMS) from an array of at most `max` integers in [lo, hi].
 int read_dims(const krt::File& file, const Json& j, std::string_view key, int64_t* dst, int max,
               int64_t lo, int64_t hi) {
-  const Json& a = member(file, j, key, Json::Type::Array);
-  if (a.size() > static_cast<size_t>(max)) bad_index(file, "'" + std::string(key) + "' too long");
+  const Json& a = krt_member(file, j, key, Json::Type::Array);
+  if (a.size() > static_cast<size_t>(max))
+    krt_bad_index(file, "'" + std::string(key) + "' too long");
   for (size_t i = 0; i < a.size(); ++i) dst[i] = integer(file, a[i], lo, hi);
   return static_cast<int>(a.size());
 }
@@ -86,20 +79,20 @@ dnnl::memory::desc read_desc(const krt::File& file, const Json& j) {
   c.data_type = dnnl_f32;
   c.format_kind = dnnl_blocked;
   c.ndims = static_cast<int>(
-      integer(file, member(file, j, "ndims", Json::Type::Number), 1, DNNL_MAX_NDIMS));
+      integer(file, krt_member(file, j, "ndims", Json::Type::Number), 1, DNNL_MAX_NDIMS));
   dnnl_blocking_desc_t& b = c.format_desc.blocking;
   const auto n = c.ndims;
   if (read_dims(file, j, "dims", c.dims, n, 1, kMaxDim) != n ||
       read_dims(file, j, "padded_dims", c.padded_dims, n, 1, kMaxDim) != n ||
       read_dims(file, j, "padded_offsets", c.padded_offsets, n, 0, kMaxDim) != n ||
       read_dims(file, j, "strides", b.strides, n, 0, kMaxDim) != n) {
-    bad_index(file, "a pack layout with inconsistent ranks");
+    krt_bad_index(file, "a pack layout with inconsistent ranks");
   }
-  c.offset0 = integer(file, member(file, j, "offset0", Json::Type::Number), 0, kMaxDim);
+  c.offset0 = integer(file, krt_member(file, j, "offset0", Json::Type::Number), 0, kMaxDim);
   b.inner_nblks =
       read_dims(file, j, "inner_blks", b.inner_blks, DNNL_MAX_NDIMS, 1, int64_t{1} << 16);
   if (read_dims(file, j, "inner_idxs", b.inner_idxs, DNNL_MAX_NDIMS, 0, n - 1) != b.inner_nblks) {
-    bad_index(file, "a pack layout with inconsistent blocks");
+    krt_bad_index(file, "a pack layout with inconsistent blocks");
   }
   return dnnl::memory::desc(c);
 }
@@ -141,28 +134,28 @@ std::string write_krt_runtime(const ops::WeightPacks& packs, const std::vector<S
 
 KrtRuntime read_krt_runtime(const std::shared_ptr<const krt::File>& file, const Json& index,
                             ops::WeightPacks& packs, bool verify_now) {
-  const Json& r = member(*file, index, "runtime", Json::Type::Object);
+  const Json& r = krt_member(*file, index, "runtime", Json::Type::Object);
   KrtRuntime out;
   // "isa" (the writer's CPU) is informational: packs are matched by layout, not by CPU.
-  integer(*file, member(*file, r, "isa", Json::Type::Number), 0, INT32_MAX);
-  for (const Json& shape : member(*file, r, "plan_inputs", Json::Type::Array).items()) {
-    if (!shape.is_array()) bad_index(*file, "'plan_inputs' holds a non-array");
+  integer(*file, krt_member(*file, r, "isa", Json::Type::Number), 0, INT32_MAX);
+  for (const Json& shape : krt_member(*file, r, "plan_inputs", Json::Type::Array).items()) {
+    if (!shape.is_array()) krt_bad_index(*file, "'plan_inputs' holds a non-array");
     Shape s;
     for (const Json& d : shape.items()) s.push_back(integer(*file, d, 0, int64_t{1} << 40));
     out.plan_inputs.push_back(std::move(s));
   }
-  for (const Json& p : member(*file, r, "packs", Json::Type::Array).items()) {
+  for (const Json& p : krt_member(*file, r, "packs", Json::Type::Array).items()) {
     auto pack = std::make_shared<ops::PackedWeight>();
-    pack->key = member(*file, p, "key", Json::Type::String).as_string();
-    pack->desc = read_desc(*file, member(*file, p, "desc", Json::Type::Object));
+    pack->key = krt_member(*file, p, "key", Json::Type::String).as_string();
+    pack->desc = read_desc(*file, krt_member(*file, p, "desc", Json::Type::Object));
     const auto offset = static_cast<uint64_t>(
-        integer(*file, member(*file, p, "offset", Json::Type::Number), 0, int64_t{1} << 50));
+        integer(*file, krt_member(*file, p, "offset", Json::Type::Number), 0, int64_t{1} << 50));
     const auto bytes = static_cast<uint64_t>(
-        integer(*file, member(*file, p, "bytes", Json::Type::Number), 0, int64_t{1} << 50));
+        integer(*file, krt_member(*file, p, "bytes", Json::Type::Number), 0, int64_t{1} << 50));
     const auto crc = static_cast<uint32_t>(
-        integer(*file, member(*file, p, "crc", Json::Type::Number), 0, UINT32_MAX));
+        integer(*file, krt_member(*file, p, "crc", Json::Type::Number), 0, UINT32_MAX));
     if (offset % 64 != 0 || bytes != pack->desc.get_size()) {
-      bad_index(*file, "pack '" + pack->key + "' does not match its layout");
+      krt_bad_index(*file, "pack '" + pack->key + "' does not match its layout");
     }
     std::span<const std::byte> data =
         file->range("packs", offset, bytes, "pack '" + pack->key + "'");
