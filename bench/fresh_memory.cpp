@@ -64,8 +64,8 @@ int main(int argc, char** argv) {
   const size_t mb = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
   const size_t bytes = mb << 20;
-  std::printf("%zu MB, median of %d\n%-28s %8s %12s %13s %10s\n", mb, repeats, "strategy",
-              "map ms", "1st write ms", "2nd write ms", "ms / MB");
+  std::printf("%zu MB, median of %d\n%-28s %8s %12s %13s %10s\n", mb, repeats, "strategy", "map ms",
+              "1st write ms", "2nd write ms", "ms / MB");
   const struct {
     Strategy s;
     const char* name;

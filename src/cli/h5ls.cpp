@@ -48,9 +48,9 @@
 #include <string_view>
 #include <vector>
 
+#include "base/json_writer.h"
 #include "base/sha256.h"
 #include "cli/cli.h"
-#include "base/json_writer.h"
 #include "hdf5/hdf5.h"
 #include "kerasrt/error.h"
 
