@@ -69,4 +69,29 @@ inline dnnl::memory::desc plain_md(const dnnl::memory::dims& dims) {
   return dnnl::memory::desc(dims, dnnl::memory::data_type::f32, strides);
 }
 
+// Runs a matmul primitive over plain src/dst buffers with weights in the layout it was created
+// for (a pack) and an optional bias (`bias` null when the primitive has none): Dense and
+// EinsumDense share it.
+inline void execute_matmul(const dnnl::primitive& prim, const dnnl::memory::desc& scratch_md,
+                           const RunContext& ctx, const dnnl::memory::desc& src_md,
+                           const float* src, const dnnl::memory::desc& weights_md,
+                           const void* weights, const dnnl::memory::desc& bias_md,
+                           const float* bias, const dnnl::memory::desc& dst_md, float* dst) {
+  const dnnl::engine& eng = *ctx.engine;
+  dnnl::memory src_m(src_md, eng, const_cast<float*>(src));
+  dnnl::memory dst_m(dst_md, eng, dst);
+  dnnl::memory weights_m(weights_md, eng, const_cast<void*>(weights));
+  if (bias == nullptr) {
+    execute(prim, scratch_md, ctx,
+            {{DNNL_ARG_SRC, &src_m}, {DNNL_ARG_WEIGHTS, &weights_m}, {DNNL_ARG_DST, &dst_m}});
+    return;
+  }
+  dnnl::memory bias_m(bias_md, eng, const_cast<float*>(bias));
+  execute(prim, scratch_md, ctx,
+          {{DNNL_ARG_SRC, &src_m},
+           {DNNL_ARG_WEIGHTS, &weights_m},
+           {DNNL_ARG_BIAS, &bias_m},
+           {DNNL_ARG_DST, &dst_m}});
+}
+
 }  // namespace kerasrt::ops::detail

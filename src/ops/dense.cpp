@@ -45,20 +45,9 @@ class DenseKernel final : public Kernel {
 
   void run(const RunContext& ctx, std::span<const float* const> inputs,
            std::span<float* const> outputs) const override {
-    memory src(src_md_, *ctx.engine, const_cast<float*>(inputs[0]));
-    memory dst(dst_md_, *ctx.engine, outputs[0]);
-    memory weights(weights_->desc, *ctx.engine, const_cast<void*>(weights_->data));
-    if (has_bias_) {
-      memory bias(bias_md_, *ctx.engine, const_cast<float*>(bias_.data()));
-      detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src},
-                       {DNNL_ARG_WEIGHTS, &weights},
-                       {DNNL_ARG_BIAS, &bias},
-                       {DNNL_ARG_DST, &dst}});
-    } else {
-      detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}, {DNNL_ARG_DST, &dst}});
-    }
+    detail::execute_matmul(prim_, scratch_md_, ctx, src_md_, inputs[0], weights_->desc,
+                           weights_->data, bias_md_, has_bias_ ? bias_.data() : nullptr, dst_md_,
+                           outputs[0]);
   }
 
  private:

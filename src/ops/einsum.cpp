@@ -250,20 +250,8 @@ class EinsumKernel final : public Kernel {
       src_p = in_buf;
     }
     float* dst_p = copy_out_ ? out_buf : outputs[0];
-    memory src(src_md_, *ctx.engine, const_cast<float*>(src_p));
-    memory dst(dst_md_, *ctx.engine, dst_p);
-    memory weights(weights_->desc, *ctx.engine, const_cast<void*>(weights_->data));
-    if (has_mm_bias_) {
-      memory bias(bias_md_, *ctx.engine, const_cast<float*>(mm_bias_.data()));
-      detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src},
-                       {DNNL_ARG_WEIGHTS, &weights},
-                       {DNNL_ARG_BIAS, &bias},
-                       {DNNL_ARG_DST, &dst}});
-    } else {
-      detail::execute(prim_, scratch_md_, ctx,
-                      {{DNNL_ARG_SRC, &src}, {DNNL_ARG_WEIGHTS, &weights}, {DNNL_ARG_DST, &dst}});
-    }
+    detail::execute_matmul(prim_, scratch_md_, ctx, src_md_, src_p, weights_->desc, weights_->data,
+                           bias_md_, has_mm_bias_ ? mm_bias_.data() : nullptr, dst_md_, dst_p);
     if (copy_out_) out_copy_.run(out_buf, outputs[0]);
     if (!post_bias_.empty()) add_post_bias(outputs[0]);
   }
